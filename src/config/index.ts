@@ -1,0 +1,4 @@
+export { loadConfig, type ForwarderConfig, type LoadedConfig, type LoadOptions, type OrgConfig } from './load.js';
+export { readSecret } from './secrets.js';
+export { redactConfig, SENSITIVE_PATHS } from './redact.js';
+export { CONFIG_SCHEMA, ORG_SCHEMA } from './schema.js';

@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
+import { readSecret, type ForwarderConfig } from '../config/index.js';
+import type { Logger } from '../logging/logger.js';
+
+/** KafkaJS options from the forwarder's configuration: brokers, TLS, SASL (password read from its file or variable). */
+export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logger): KafkaConfig {
+  const { tls, sasl } = kafka;
+  const ssl = tls.enabled
+    ? {
+        rejectUnauthorized: tls.rejectUnauthorized,
+        ...(tls.caFile ? { ca: [readFileSync(tls.caFile, 'utf8')] } : {}),
+        ...(tls.certFile ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } : {}),
+      }
+    : false;
+  let saslOptions: SASLOptions | undefined;
+  if (sasl.mechanism !== 'none') {
+    const password = readSecret({ value: sasl.password, file: sasl.passwordFile }, 'the Kafka SASL password');
+    saslOptions = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
+  }
+  return {
+    clientId: kafka.clientId,
+    brokers: kafka.brokers,
+    ssl,
+    ...(saslOptions ? { sasl: saslOptions } : {}),
+    logLevel: logLevel.WARN,
+    logCreator: logger ? kafkaLogCreator(logger) : undefined,
+  };
+}
+
+export function createKafka(kafka: ForwarderConfig['kafka'], logger?: Logger): Kafka {
+  return new Kafka(kafkaClientConfig(kafka, logger));
+}
+
+/** Routes KafkaJS's own log lines into the forwarder's logger (and so through its redaction). */
+function kafkaLogCreator(logger: Logger) {
+  const child = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({ level, log }: LogEntry) => {
+      const { message, ...extra } = log;
+      if (level <= logLevel.ERROR) child.error(extra, message);
+      else if (level === logLevel.WARN) child.warn(extra, message);
+      else if (level === logLevel.INFO) child.info(extra, message);
+      else child.debug(extra, message);
+    };
+}
