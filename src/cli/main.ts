@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { loadConfig, redactConfig } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { createLogger } from '../logging/logger.js';
@@ -58,10 +59,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const loaded = loadConfig({ file: values.config });
-  const logger = createLogger({ level: loaded.config.log.level, base: { command } });
+  // stdout carries the configuration; log lines go to stderr.
+  const logger = createLogger({ level: loaded.config.log.level, base: { command }, destination: pino.destination({ dest: 2, sync: true }) });
   for (const warning of loaded.warnings) logger.warn({ source: loaded.source }, warning);
   logger.info({ source: loaded.source, orgs: loaded.config.okta.orgs.map((org) => org.id) }, 'configuration is valid');
-  logger.flush();
   process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`);
   return 0;
 }

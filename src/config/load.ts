@@ -125,9 +125,12 @@ function readConfigFile(file: string): unknown {
   return parsed;
 }
 
-/** JSON.parse reports a character position; people look for a line and a column. */
+/**
+ * JSON.parse reports a character position; people look for a line and a column. Some of its
+ * messages quote the start of the file, which may hold a secret: that quote is dropped.
+ */
 function describeJsonError(text: string, err: unknown): string {
-  const message = (err as Error).message;
+  const message = (err as Error).message.replace(/, .* is not valid JSON$/s, ' (not valid JSON)');
   const match = /position (\d+)/.exec(message);
   if (!match) return message;
   const position = Number(match[1]);

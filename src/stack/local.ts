@@ -121,6 +121,7 @@ function kafkaLibs(s: StackSettings, report: Report): string {
       'dependency:copy-dependencies',
       '-DincludeScope=runtime',
       `-Dkafka.version=${s.kafkaVersion}`,
+      `-Dstack.build.directory=${join(s.cacheDir, 'maven-build')}`,
       `-DoutputDirectory=${partial}`,
     ],
     `resolving Kafka ${s.kafkaVersion} with Maven`,
@@ -210,6 +211,10 @@ function elasticsearchHome(s: StackSettings, root: string, report: Report): stri
       'dependency:unpack',
       `-Dartifact=org.elasticsearch.distribution.integ-test-zip:elasticsearch:${s.elasticsearchVersion}:zip`,
       `-DoutputDirectory=${partial}`,
+      // The plugin skips artifacts it has unpacked before (by marker files): every new
+      // Elasticsearch folder needs its own unpacking.
+      '-Dmdep.overWriteReleases=true',
+      `-Dstack.build.directory=${join(s.cacheDir, 'maven-build')}`,
     ],
     `resolving Elasticsearch ${s.elasticsearchVersion} with Maven`,
   );

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ForwarderError } from '../errors.js';
 import { SERVICES, stackSettings, type ServiceName } from './settings.js';
-import { down, readEndpoints, status, up } from './stack.js';
+import { down, purgeable, readEndpoints, status, up } from './stack.js';
 
 const USAGE = `Usage: npm run stack -- <command> [service...]
 
@@ -45,8 +45,10 @@ async function main(argv: string[]): Promise<number> {
     case 'down':
       await down(settings, services, report);
       if (values.purge) {
-        rmSync(settings.stateDir, { recursive: true, force: true });
-        report(`deleted ${settings.stateDir}`);
+        for (const dir of purgeable(settings)) {
+          rmSync(dir, { recursive: true, force: true });
+          report(`deleted ${dir}`);
+        }
       }
       return 0;
     case 'status': {

@@ -204,6 +204,13 @@ export async function down(s: StackSettings, services: readonly ServiceName[], r
   else writeEndpoints(s, remaining);
 }
 
+/** The folders `down --purge` deletes: the state folder, and Elasticsearch's own when it lives elsewhere. */
+export function purgeable(s: StackSettings): string[] {
+  const location = join(s.stateDir, 'elasticsearch-location');
+  const outside = existsSync(location) ? readFileSync(location, 'utf8').trim() : '';
+  return outside ? [outside, s.stateDir] : [s.stateDir];
+}
+
 export async function status(s: StackSettings, env: NodeJS.ProcessEnv = process.env): Promise<StackStatus[]> {
   const recorded = readEndpoints(s);
   return Promise.all(
