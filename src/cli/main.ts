@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { loadConfig, redactConfig } from '../config/index.js';
+import { configReference, loadConfig, redactConfig } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { createLogger } from '../logging/logger.js';
 import { scrubSecrets } from '../logging/secrets.js';
@@ -14,7 +14,8 @@ export const EXIT_USAGE = 2;
 const USAGE = `Usage: okta-forwarder <command> [--config FILE]
 
 Commands:
-  config      validate the configuration and print it, secrets masked
+  config      validate the configuration and print it, secrets masked;
+              with --reference, print the reference of every setting (Markdown)
 
 Options:
   -c, --config FILE   configuration file (JSON); default: $OKTA_FORWARDER_CONFIG, else defaults
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        reference: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -58,6 +60,10 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
 
+  if (values.reference) {
+    process.stdout.write(configReference());
+    return 0;
+  }
   const loaded = loadConfig({ file: values.config });
   // stdout carries the configuration; log lines go to stderr.
   const logger = createLogger({ level: loaded.config.log.level, base: { command }, destination: pino.destination({ dest: 2, sync: true }) });

@@ -2,3 +2,4 @@ export { loadConfig, type ForwarderConfig, type LoadedConfig, type LoadOptions, 
 export { readSecret } from './secrets.js';
 export { redactConfig, SENSITIVE_PATHS } from './redact.js';
 export { CONFIG_SCHEMA, ORG_SCHEMA } from './schema.js';
+export { configReference } from './reference.js';

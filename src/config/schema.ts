@@ -167,7 +167,7 @@ export const ORG_SCHEMA = {
 export const CONFIG_SCHEMA = {
   log: {
     level: {
-      doc: 'Log level of the JSON log lines on stdout.',
+      doc: 'Level of the JSON log lines (on stdout; on stderr for commands whose stdout is data, such as config).',
       format: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
       default: 'info',
       env: 'LOG_LEVEL',

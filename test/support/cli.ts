@@ -11,8 +11,13 @@ export interface CliResult {
 
 /** Runs the real CLI (TypeScript sources through tsx) as a user would, with the given environment. */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, entry = 'src/cli/main.ts'): Promise<CliResult> {
+  return runNode(['--import', 'tsx', entry, ...args], env);
+}
+
+/** Runs node with the given arguments in the project folder, with only the given environment (plus PATH and HOME). */
+export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: PROJECT_ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

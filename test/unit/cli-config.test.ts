@@ -1,8 +1,8 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { PROJECT_ROOT, runCli, runNode } from '../support/cli.js';
 import { exampleConfig } from '../support/example-config.js';
 
 function configFile(content: string): string {
@@ -58,5 +58,15 @@ describe('okta-forwarder config', () => {
     const option = await runCli(['config', '--confg', 'x.json']);
     expect(option.code).toBe(2);
     expect(option.stderr).toContain("Unknown option '--confg'");
+  });
+});
+
+describe.skipIf(!existsSync(join(PROJECT_ROOT, 'dist', 'cli', 'main.js')))('the built okta-forwarder binary', () => {
+  it('runs from dist/ as the package bin, with the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    expect(pkg.bin['okta-forwarder']).toBe('dist/cli/main.js');
+    const result = await runNode(['dist/cli/main.js', '--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(pkg.version);
   });
 });
