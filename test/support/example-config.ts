@@ -1,14 +1,15 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './cli.js';
+import { tempDir } from './temp.js';
 
 /**
  * A copy of config/example.json in a temporary folder, with the secret files it names created
  * (holding `secret`) and the environment variable it names, so it validates as shipped.
+ * Deleted when the test ends.
  */
 export function exampleConfig(secret: string): { file: string; dir: string; env: NodeJS.ProcessEnv } {
-  const dir = mkdtempSync(join(tmpdir(), 'okta-forwarder-config-'));
+  const dir = tempDir('okta-forwarder-config-');
   const file = join(dir, 'example.json');
   copyFileSync(join(PROJECT_ROOT, 'config', 'example.json'), file);
   mkdirSync(join(dir, 'secrets'));

@@ -1,12 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, runCli, runNode } from '../support/cli.js';
 import { exampleConfig } from '../support/example-config.js';
+import { tempDir } from '../support/temp.js';
 
 function configFile(content: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'okta-forwarder-cli-')), 'config.json');
+  const file = join(tempDir(), 'config.json');
   writeFileSync(file, content);
   return file;
 }

@@ -1,14 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactConfig } from '../../src/config/index.js';
 import { ConfigError, ForwarderError } from '../../src/errors.js';
 import { exampleConfig } from '../support/example-config.js';
+import { tempDir } from '../support/temp.js';
 
 function writeConfig(content: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'okta-forwarder-test-'));
-  const file = join(dir, 'config.json');
+  const file = join(tempDir(), 'config.json');
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
 }
