@@ -12,6 +12,24 @@ export const ERROR_CODES = [
   'OF_STACK_PREREQUISITE',
   'OF_STACK_START',
   'OF_STACK_TIMEOUT',
+  // Okta: what the connector state machine branches on (see src/poller).
+  'OF_OKTA_UNAUTHORIZED',
+  'OF_OKTA_FORBIDDEN',
+  'OF_OKTA_RATE_LIMITED',
+  'OF_OKTA_UNREACHABLE',
+  'OF_OKTA_CURSOR_REJECTED',
+  'OF_OKTA_BAD_REQUEST',
+  'OF_OKTA_BAD_RESPONSE',
+  'OF_OKTA_FOREIGN_HOST',
+  'OF_OAUTH_TOKEN',
+  // Avro records.
+  'OF_AVRO_ENCODE',
+  'OF_AVRO_DECODE',
+  // Kafka.
+  'OF_KAFKA_TOPIC',
+  'OF_KAFKA_PUBLISH',
+  'OF_KAFKA_FENCED',
+  'OF_IMPORT_INPUT',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
