@@ -1,21 +1,26 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { configReference, loadConfig, redactConfig } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { createLogger } from '../logging/logger.js';
 import { scrubSecrets } from '../logging/secrets.js';
+import type { CommandContext } from './context.js';
 
 /** Exit codes: 0 done, 1 failed while running, 2 the command line or the configuration is wrong. */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
-const USAGE = `Usage: okta-forwarder <command> [--config FILE]
+const USAGE = `Usage: okta-forwarder <command> [options]
 
 Commands:
-  config      validate the configuration and print it, secrets masked;
-              with --reference, print the reference of every setting (Markdown)
+  poll                run a poller for every configured org: Okta System Log -> Kafka
+  check               test every org (DNS, TLS, authentication, permission, rate limit),
+                      Kafka (brokers, topics, transactions) and Elasticsearch; exit 1 on a failure
+  import FILE --org ID
+                      publish Okta events from an NDJSON file ("-": stdin) to the events topic
+  simulate            run the Okta System Log simulator (--port 8085, --token-file F,
+                      --history-days 60, --history-events 50000, --live-per-minute 60, --rate-limit 120)
+  config              validate the configuration and print it, secrets masked;
+                      with --reference, print the reference of every setting (Markdown)
 
 Options:
   -c, --config FILE   configuration file (JSON); default: $OKTA_FORWARDER_CONFIG, else defaults
@@ -23,6 +28,15 @@ Options:
   -h, --help          show this help
   -v, --version       show the version
 `;
+
+/** Each command is loaded when it runs, so `config` does not load Kafka or the simulator. */
+const COMMANDS: Record<string, () => Promise<(context: CommandContext) => Promise<number>>> = {
+  config: async () => (await import('./commands/config.js')).configCommand,
+  poll: async () => (await import('./commands/poll.js')).pollCommand,
+  check: async () => (await import('./commands/check.js')).checkCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
+  simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
+};
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -33,6 +47,14 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         reference: { type: 'boolean' },
+        org: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'token-file': { type: 'string' },
+        'history-days': { type: 'string' },
+        'history-events': { type: 'string' },
+        'live-per-minute': { type: 'string' },
+        'rate-limit': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -51,26 +73,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return command === undefined && !values.help ? EXIT_USAGE : 0;
   }
-  if (command !== 'config') {
+  const load = COMMANDS[command];
+  if (!load) {
     process.stderr.write(`okta-forwarder: unknown command "${command}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (rest.length > 0) {
+  if (command !== 'import' && rest.length > 0) {
     process.stderr.write(`okta-forwarder ${command}: unexpected argument "${rest[0]}"\n`);
     return EXIT_USAGE;
   }
-
-  if (values.reference) {
-    process.stdout.write(configReference());
-    return 0;
-  }
-  const loaded = loadConfig({ file: values.config });
-  // stdout carries the configuration; log lines go to stderr.
-  const logger = createLogger({ level: loaded.config.log.level, base: { command }, destination: pino.destination({ dest: 2, sync: true }) });
-  for (const warning of loaded.warnings) logger.warn({ source: loaded.source }, warning);
-  logger.info({ source: loaded.source, orgs: loaded.config.okta.orgs.map((org) => org.id) }, 'configuration is valid');
-  process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`);
-  return 0;
+  const { config, ...flags } = values;
+  return (await load())({ configFile: config, positionals: rest, flags });
 }
 
 function packageVersion(): string {
@@ -86,7 +99,7 @@ function reportFatal(err: unknown): number {
   }
   if (err instanceof ForwarderError) {
     process.stderr.write(scrubSecrets(`okta-forwarder: ${err.message}\n`));
-    return err.code === 'OF_CONFIG_UNREADABLE' ? EXIT_USAGE : EXIT_FAILURE;
+    return err.code === 'OF_CONFIG_UNREADABLE' || err.code === 'OF_IMPORT_INPUT' ? EXIT_USAGE : EXIT_FAILURE;
   }
   process.stderr.write(scrubSecrets(`okta-forwarder: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`));
   return EXIT_FAILURE;

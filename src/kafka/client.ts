@@ -23,7 +23,8 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
     brokers: kafka.brokers,
     ssl,
     ...(saslOptions ? { sasl: saslOptions } : {}),
-    logLevel: logLevel.WARN,
+    // Without a logger (tools, tests) KafkaJS stays quiet; errors still reach the caller.
+    logLevel: logger ? logLevel.WARN : logLevel.NOTHING,
     logCreator: logger ? kafkaLogCreator(logger) : undefined,
   };
 }

@@ -26,10 +26,26 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
+/**
+ * Short-lived secrets (OAuth access tokens, renewed every hour) are kept in a bounded queue: the
+ * newest ones are scrubbed, and a process that runs for months does not scan an ever-longer list
+ * on every log line.
+ */
+const rotatingValues: string[] = [];
+const MAX_ROTATING = 32;
+
+export function registerRotatingSecret(value: string): void {
+  if (value.length < MIN_SECRET_LENGTH || rotatingValues.includes(value)) return;
+  rotatingValues.push(value);
+  if (rotatingValues.length > MAX_ROTATING) rotatingValues.shift();
+}
+
 export function scrubSecrets(text: string): string {
   let result = text;
-  for (const secret of secretValues) {
-    if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+  for (const secrets of [secretValues, rotatingValues]) {
+    for (const secret of secrets) {
+      if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+    }
   }
   return result;
 }
@@ -37,4 +53,5 @@ export function scrubSecrets(text: string): string {
 /** For tests: forget every registered secret. */
 export function clearSecrets(): void {
   secretValues.clear();
+  rotatingValues.length = 0;
 }

@@ -1,0 +1,114 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric of the forwarder, in one registry. Names follow Prometheus conventions (base
+ * units, `_total` for counters); labels are few and bounded: `org` (the configured org ids),
+ * `outcome` and `state` (fixed lists). Call sites never touch these directly: the telemetry
+ * modules (src/poller/telemetry.ts, …) do, one function per occurrence.
+ */
+export function createMetrics(registry = new Registry()) {
+  collectDefaultMetrics({ register: registry, prefix: 'okta_forwarder_process_' });
+  const labels = <T extends string>(...names: T[]) => names;
+  const beforePollLagScrape = new Set<() => void>();
+  return {
+    registry,
+    /** Callbacks that refresh okta_forwarder_poll_lag_seconds when Prometheus scrapes. */
+    beforePollLagScrape,
+    oktaRequests: new Counter({
+      name: 'okta_forwarder_okta_requests_total',
+      help: 'Requests to the Okta System Log API, by outcome (ok, unauthorized, forbidden, rate_limited, unreachable, bad_request, bad_response, cursor_rejected, foreign_host).',
+      labelNames: labels('org', 'outcome'),
+      registers: [registry],
+    }),
+    oktaRequestDuration: new Histogram({
+      name: 'okta_forwarder_okta_request_duration_seconds',
+      help: 'Duration of requests to the Okta System Log API, including reading the body.',
+      labelNames: labels('org'),
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    eventsFetched: new Counter({
+      name: 'okta_forwarder_events_fetched_total',
+      help: 'Events received from Okta.',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    eventsPublished: new Counter({
+      name: 'okta_forwarder_events_published_total',
+      help: 'Events committed to the Kafka events topic.',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    eventsDeadLettered: new Counter({
+      name: 'okta_forwarder_events_dead_lettered_total',
+      help: 'Items sent to the dead-letter topic, by stage (poll, sink).',
+      labelNames: labels('org', 'stage'),
+      registers: [registry],
+    }),
+    eventsDeduplicated: new Counter({
+      name: 'okta_forwarder_events_deduplicated_total',
+      help: 'Events dropped because they were already published (cursor recovery overlap).',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    transactions: new Counter({
+      name: 'okta_forwarder_kafka_transactions_total',
+      help: 'Kafka transactions of the poller, by result (committed, aborted).',
+      labelNames: labels('org', 'result'),
+      registers: [registry],
+    }),
+    pollLag: new Gauge({
+      name: 'okta_forwarder_poll_lag_seconds',
+      help: 'Now minus the newest `published` time seen for the org.',
+      labelNames: labels('org'),
+      registers: [registry],
+      collect() {
+        for (const refresh of beforePollLagScrape) refresh();
+      },
+    }),
+    lastSuccessfulPoll: new Gauge({
+      name: 'okta_forwarder_last_successful_poll_timestamp_seconds',
+      help: 'When Okta last answered a poll with a page (Unix time).',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    rateLimitLimit: new Gauge({
+      name: 'okta_forwarder_okta_rate_limit_limit',
+      help: 'X-Rate-Limit-Limit of the last Okta response: the org-wide requests per window for /api/v1/logs.',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    rateLimitRemaining: new Gauge({
+      name: 'okta_forwarder_okta_rate_limit_remaining',
+      help: 'X-Rate-Limit-Remaining of the last Okta response.',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    rateLimitShareUsed: new Gauge({
+      name: 'okta_forwarder_okta_rate_limit_share_used_ratio',
+      help: "Share of the org's limit this forwarder used in the current window.",
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    backfillProgress: new Gauge({
+      name: 'okta_forwarder_backfill_progress_ratio',
+      help: 'Share of the initial window [since, now] covered by the events published (1 when caught up).',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    backfillEta: new Gauge({
+      name: 'okta_forwarder_backfill_eta_seconds',
+      help: 'Estimated time until the backfill catches up (0 when caught up).',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    connectorState: new Gauge({
+      name: 'okta_forwarder_connector_state',
+      help: 'Connector state of each org: 1 for the current state, 0 for the others.',
+      labelNames: labels('org', 'state'),
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,70 @@
+/**
+ * Okta's per-minute budget for /api/v1/logs is org-wide and shared with every other integration.
+ * RateBudget reads X-Rate-Limit-* from every response and lets the poller spend at most
+ * `share` of the limit in each window; the rest is left to others. When another client has
+ * already spent the org's budget (Remaining at zero), it waits for the reset too.
+ */
+export interface RateLimitSnapshot {
+  limit: number;
+  remaining: number;
+  /** When the window resets, epoch ms (Okta sends epoch seconds). */
+  resetAtMs: number;
+}
+
+export function readRateLimit(headers: Record<string, string | string[] | undefined>): RateLimitSnapshot | undefined {
+  const value = (name: string) => {
+    const raw = headers[name];
+    const text = Array.isArray(raw) ? raw[0] : raw;
+    const number = text === undefined ? Number.NaN : Number(text);
+    return Number.isFinite(number) ? number : undefined;
+  };
+  const limit = value('x-rate-limit-limit');
+  const remaining = value('x-rate-limit-remaining');
+  const reset = value('x-rate-limit-reset');
+  if (limit === undefined || remaining === undefined || reset === undefined) return undefined;
+  return { limit, remaining, resetAtMs: reset * 1000 };
+}
+
+export class RateBudget {
+  private snapshot: RateLimitSnapshot | undefined;
+  /** Requests this poller sent in the window that resets at `windowResetAtMs`. */
+  private usedInWindow = 0;
+  private windowResetAtMs = 0;
+
+  constructor(
+    private readonly share: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Called after every response that carried the headers. */
+  observe(snapshot: RateLimitSnapshot): void {
+    if (snapshot.resetAtMs !== this.windowResetAtMs) {
+      // A new window: what was counted belonged to the previous one, except this request.
+      this.windowResetAtMs = snapshot.resetAtMs;
+      this.usedInWindow = 0;
+    }
+    this.usedInWindow += 1;
+    this.snapshot = snapshot;
+  }
+
+  /** How long to wait before the next request may be sent (0: now). */
+  delayMs(): number {
+    const snapshot = this.snapshot;
+    if (!snapshot) return 0;
+    const now = this.now();
+    if (now >= snapshot.resetAtMs) return 0;
+    const allowed = Math.max(1, Math.floor(snapshot.limit * this.share));
+    if (this.usedInWindow >= allowed || snapshot.remaining <= 0) return snapshot.resetAtMs - now;
+    return 0;
+  }
+
+  /** Share of the org's limit this poller used in the current window (0..1). */
+  shareUsed(): number {
+    if (!this.snapshot || this.now() >= this.snapshot.resetAtMs || this.snapshot.limit <= 0) return 0;
+    return Math.min(1, this.usedInWindow / this.snapshot.limit);
+  }
+
+  current(): RateLimitSnapshot | undefined {
+    return this.snapshot;
+  }
+}

@@ -1,0 +1,358 @@
+import { ForwarderError } from '../errors.js';
+import type { OrgConfig } from '../config/index.js';
+import type { Checkpoint } from '../kafka/checkpoints.js';
+import type { PageToPublish, PublishResult } from '../kafka/publisher.js';
+import type { LogPage } from '../okta/client.js';
+import { RateBudget } from '../okta/rate-limit.js';
+import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { BackfillTracker, type BackfillProgress } from './progress.js';
+import { failureHandling, type ConnectorState } from './state.js';
+import type { PollerTelemetry } from './telemetry.js';
+
+/** Where pages come from: the org's Okta client (src/okta/client.ts), or anything that behaves like it. */
+export interface PageSource {
+  pollingUrl(since: Date, limit?: number): string;
+  getPage(url: string): Promise<LogPage>;
+}
+
+/** Where pages go: one Kafka transaction per page (src/kafka/publisher.ts). */
+export interface PageSink {
+  connect(): Promise<void>;
+  publish(page: PageToPublish): Promise<PublishResult>;
+  disconnect(): Promise<void>;
+}
+
+export interface OrgPollerOptions {
+  org: OrgConfig;
+  source: PageSource;
+  sink: PageSink;
+  /** The org's last committed checkpoint; called after sink.connect() (which fences older producers). */
+  loadCheckpoint: () => Promise<Checkpoint | undefined>;
+  /** Uuids of this org's events already in Kafka with `published` at or after the given time (cursor recovery). */
+  publishedUuidsSince: (sinceMs: number) => Promise<Set<string>>;
+  telemetry: PollerTelemetry;
+  /** Events per page; Okta's maximum. */
+  limit?: number;
+  /** How far before the last published event a cursor recovery restarts. */
+  recoveryOverlapMs?: number;
+  /** Retry policies by kind; tests make them instant. */
+  retry?: Partial<Record<keyof typeof RETRY_POLICIES, RetryPolicy>>;
+  now?: () => number;
+  random?: () => number;
+  /** Backfill progress callback, at most every progressIntervalMs (terminal line, log line). */
+  onProgress?: (progress: BackfillProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface PollerStats {
+  org: string;
+  state: ConnectorState | 'starting' | 'stopped';
+  pages: number;
+  events: number;
+  lastPublished: string | undefined;
+  progress: BackfillProgress | undefined;
+}
+
+/** A running poller: awaitable, with live stats and stop(). */
+export interface PollerHandle {
+  /** Settles when the poller stops: resolves after stop(), rejects when it cannot go on (fenced by another instance). */
+  readonly done: Promise<void>;
+  stats(): PollerStats;
+  /** Stops after the page in flight is published (or abandoned, uncommitted); resolves when stopped. */
+  stop(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Polls one org's System Log as Okta prescribes and publishes every page exactly once:
+ *
+ * - first start: a polling request (ASCENDING, no `until`) from now minus the initial lookback;
+ *   then Okta's `next` links, verbatim. The checkpoint is the full `next` URL, committed in the
+ *   same Kafka transaction as the page's events; a restart continues from it.
+ * - a full page continues at once (the next page is fetched while this one is published); a
+ *   shorter page means caught up: wait the poll interval. All within the rate-limit share.
+ * - failures never end the poller: each becomes a connector state and a retry (state.ts). The
+ *   exception: another instance with the same transactional id fenced this one.
+ * - a rejected cursor restarts from the last published time minus an overlap, dropping events
+ *   whose uuid Kafka already holds.
+ */
+export class OrgPoller {
+  private readonly abort = new AbortController();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly limit: number;
+  private readonly budget: RateBudget;
+  private state: ConnectorState | 'starting' | 'stopped' = 'starting';
+  private pages = 0;
+  private checkpoint: Checkpoint | undefined;
+  private tracker: BackfillTracker | undefined;
+  /** Uuids to drop while recovering from a rejected cursor; undefined otherwise. */
+  private recoveryUuids: Set<string> | undefined;
+  private lastProgressAtMs = 0;
+
+  constructor(private readonly options: OrgPollerOptions) {
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.limit = options.limit ?? 1000;
+    this.budget = new RateBudget(options.org.rateLimitShare, this.now);
+  }
+
+  start(): PollerHandle {
+    const done = this.run().finally(() => {
+      this.state = 'stopped';
+    });
+    // The handle's owner awaits `done`; this only keeps an unobserved rejection from crashing.
+    done.catch(() => undefined);
+    return {
+      done,
+      stats: () => this.stats(),
+      stop: async () => {
+        this.abort.abort();
+        await done.catch(() => undefined);
+      },
+    };
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  private stats(): PollerStats {
+    return {
+      org: this.options.org.id,
+      state: this.state,
+      pages: this.pages,
+      events: this.checkpoint?.events ?? 0,
+      lastPublished: this.checkpoint?.lastPublished,
+      progress: this.tracker?.progress(),
+    };
+  }
+
+  private policy(kind: keyof typeof RETRY_POLICIES): RetryPolicy {
+    return this.options.retry?.[kind] ?? RETRY_POLICIES[kind];
+  }
+
+  private async run(): Promise<void> {
+    try {
+      await this.loop();
+      await this.shutdown('stop requested');
+    } catch (err) {
+      if (err instanceof Stopped) return this.shutdown('stop requested');
+      await this.shutdown((err as Error).message);
+      throw err;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    const { org, telemetry, sink } = this.options;
+    await this.withKafkaRetries('connecting to Kafka', () => sink.connect());
+    if (this.stopped) return this.shutdown('stopped before the first page');
+    this.checkpoint = await this.withKafkaRetries('reading the last checkpoint', () => this.options.loadCheckpoint());
+    const since = this.checkpoint?.since ?? new Date(this.now() - org.initialLookbackDays * DAY_MS).toISOString();
+    let url = this.checkpoint?.nextUrl ?? this.options.source.pollingUrl(new Date(since), this.limit);
+    const lastPublishedMs = parseTime(this.checkpoint?.lastPublished);
+    this.tracker = new BackfillTracker(Date.parse(since), this.checkpoint?.events ?? 0, lastPublishedMs ?? Date.parse(since), this.now);
+    telemetry.starting({ resumedFrom: this.checkpoint?.committedAt, since });
+    telemetry.resumed(this.checkpoint?.lastPublished);
+
+    let prefetched: Promise<LogPage> | undefined;
+    let failures = 0;
+    while (!this.stopped) {
+      let page: LogPage;
+      const startedAtMs = this.now();
+      try {
+        page = await (prefetched ?? this.fetch(url));
+      } catch (err) {
+        prefetched = undefined;
+        failures += 1;
+        url = await this.handleFailure(err, url, failures);
+        continue;
+      } finally {
+        prefetched = undefined;
+      }
+      failures = 0;
+      this.pages += 1;
+      telemetry.pageFetched(page.events.length, this.now() - startedAtMs, page.rateLimit, this.budget.shareUsed());
+      const full = page.events.length >= this.limit;
+      this.setState(full && !this.tracker.isCaughtUp ? 'backfilling' : 'connected', full ? 'reading the backfill' : 'caught up with Okta');
+
+      if (!page.nextUrl) {
+        // A polling request always has a next link (Okta's documented contract). Without one
+        // there is nowhere safe to go: keep the current cursor and ask again later.
+        await this.handleFailure(
+          new ForwarderError('OF_OKTA_BAD_RESPONSE', `polling ${org.domain}: the response has no rel="next" link; asking again with the same cursor`),
+          url,
+          1,
+        );
+        continue;
+      }
+      // Overlap the next request with this page's Kafka transaction.
+      if (full) prefetched = this.fetch(page.nextUrl);
+      prefetched?.catch(() => undefined);
+
+      await this.publishPage(page, since);
+      url = page.nextUrl;
+      if (!full) {
+        if (!this.tracker.isCaughtUp) {
+          this.tracker.markCaughtUp();
+          this.reportProgress(true);
+        }
+        // Recovery ends once caught up: everything after this point is new.
+        this.recoveryUuids = undefined;
+        await interruptibleSleep(org.pollIntervalSeconds * 1000, this.abort.signal);
+      }
+    }
+    await prefetched?.catch(() => undefined);
+  }
+
+  /** Waits for the rate budget, then requests the page. */
+  private async fetch(url: string): Promise<LogPage> {
+    const delay = this.budget.delayMs();
+    if (delay > 0) {
+      this.setState('rate_limited', `using the configured share (${this.options.org.rateLimitShare}) of the rate limit: waiting for the next window`);
+      await interruptibleSleep(delay + this.jitterMs(), this.abort.signal);
+    }
+    const page = await this.options.source.getPage(url);
+    if (page.rateLimit) this.budget.observe(page.rateLimit);
+    return page;
+  }
+
+  private async publishPage(page: LogPage, since: string): Promise<void> {
+    let events = page.events;
+    let deduplicated = 0;
+    if (this.recoveryUuids) {
+      const known = this.recoveryUuids;
+      events = events.filter((event) => {
+        const uuid = (event as { uuid?: unknown } | null)?.uuid;
+        return !(typeof uuid === 'string' && known.has(uuid));
+      });
+      deduplicated = page.events.length - events.length;
+      for (const event of events) {
+        const uuid = (event as { uuid?: unknown } | null)?.uuid;
+        if (typeof uuid === 'string') known.add(uuid);
+      }
+    }
+    const newest = newestPublished(events);
+    const previous = this.checkpoint;
+    const lastPublishedMs = Math.max(newest ?? -Infinity, parseTime(previous?.lastPublished) ?? -Infinity);
+    const checkpoint: Checkpoint = {
+      version: 1,
+      org: this.options.org.id,
+      nextUrl: page.nextUrl as string,
+      since,
+      lastPublished: Number.isFinite(lastPublishedMs) ? new Date(lastPublishedMs).toISOString() : undefined,
+      events: (previous?.events ?? 0) + events.length,
+      committedAt: new Date(this.now()).toISOString(),
+    };
+    if (events.length === 0 && page.nextUrl === previous?.nextUrl) return;
+    const result = await this.withKafkaRetries('publishing a page', async () => {
+      checkpoint.committedAt = new Date(this.now()).toISOString();
+      return this.options.sink.publish({ events, checkpoint });
+    });
+    this.checkpoint = checkpoint;
+    this.options.telemetry.published({ ...result, deduplicated }, newest);
+    this.tracker?.record(result.published, newest);
+    this.reportProgress(false);
+  }
+
+  private reportProgress(force: boolean): void {
+    if (!this.tracker) return;
+    const now = this.now();
+    const progress = this.tracker.progress();
+    this.options.telemetry.backfill(progress);
+    if (force || now - this.lastProgressAtMs >= (this.options.progressIntervalMs ?? 10_000)) {
+      this.lastProgressAtMs = now;
+      if (!progress.caughtUp || force) this.options.telemetry.backfillLogLine(progress);
+      this.options.onProgress?.(progress);
+    }
+  }
+
+  /** Turns a failed request into a state and a wait; returns the URL to continue from. */
+  private async handleFailure(err: unknown, url: string, attempt: number): Promise<string> {
+    const error = err instanceof ForwarderError ? err : new ForwarderError('OF_OKTA_UNREACHABLE', `polling ${this.options.org.domain}: ${(err as Error).message}`, { cause: err });
+    const handling = failureHandling(error.code);
+    let next = url;
+    let waitMs = retryDelayMs(this.policy(handling.retry), attempt, this.random);
+    if (error.code === 'OF_OKTA_RATE_LIMITED') {
+      const retryAtMs = (error as { details?: { retryAtMs?: number } }).details?.retryAtMs;
+      // Okta's reset time wins over the computed backoff.
+      if (retryAtMs !== undefined) waitMs = Math.max(0, retryAtMs - this.now()) + this.jitterMs();
+    }
+    if (error.code === 'OF_OKTA_CURSOR_REJECTED') {
+      next = await this.recoverCursor();
+      waitMs = 0;
+    }
+    this.options.telemetry.requestFailed(error, handling.outcome, waitMs);
+    if (this.state !== handling.state) this.setState(handling.state, error.message);
+    else if (handling.state !== 'rate_limited') this.options.telemetry.stillFailing(error, waitMs, attempt);
+    if (waitMs > 0) await interruptibleSleep(waitMs, this.abort.signal);
+    return next;
+  }
+
+  /**
+   * Okta refused the saved cursor. Its contract forbids building one, so start a new polling
+   * request from the last published time minus an overlap, and drop the events of that overlap
+   * that Kafka already holds (read back by uuid), so nothing is lost or doubled.
+   */
+  private async recoverCursor(): Promise<string> {
+    const overlapMs = this.options.recoveryOverlapMs ?? 5 * 60_000;
+    const lastMs = parseTime(this.checkpoint?.lastPublished) ?? parseTime(this.checkpoint?.since) ?? this.now() - this.options.org.initialLookbackDays * DAY_MS;
+    const sinceMs = lastMs - overlapMs;
+    this.recoveryUuids = await this.withKafkaRetries('reading published uuids for cursor recovery', () => this.options.publishedUuidsSince(sinceMs));
+    this.options.telemetry.cursorRecovery({ since: new Date(sinceMs).toISOString(), knownUuids: this.recoveryUuids.size });
+    return this.options.source.pollingUrl(new Date(sinceMs), this.limit);
+  }
+
+  /** Kafka being down is waited out, page kept, forever; being fenced is final. */
+  private async withKafkaRetries<T>(what: string, action: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await action();
+      } catch (err) {
+        const error = err instanceof ForwarderError ? err : new ForwarderError('OF_KAFKA_PUBLISH', `${what}: ${(err as Error).message}`, { retriable: true, cause: err });
+        if (error.code === 'OF_KAFKA_FENCED') throw error;
+        if (this.stopped) throw new Stopped();
+        const waitMs = retryDelayMs(this.policy('kafka'), attempt, this.random);
+        this.options.telemetry.publishFailed(error, waitMs, attempt);
+        if (!(await interruptibleSleep(waitMs, this.abort.signal))) throw new Stopped();
+      }
+    }
+  }
+
+  private setState(state: ConnectorState, reason: string): void {
+    if (this.state === state) return;
+    const previous = this.state === 'starting' || this.state === 'stopped' ? undefined : this.state;
+    this.state = state;
+    this.options.telemetry.stateChanged(previous, state, reason);
+  }
+
+  private jitterMs(): number {
+    return Math.round(250 + this.random() * 1750);
+  }
+
+  private async shutdown(reason: string): Promise<void> {
+    await this.options.sink.disconnect().catch(() => undefined);
+    this.options.telemetry.stopped(reason);
+  }
+}
+
+/** Thrown inside the loop when stop() cuts a wait short; ends the run normally. */
+class Stopped extends Error {}
+
+function parseTime(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+function newestPublished(events: unknown[]): number | undefined {
+  let newest: number | undefined;
+  for (const event of events) {
+    const published = (event as { published?: unknown } | null)?.published;
+    if (typeof published !== 'string') continue;
+    const ms = Date.parse(published);
+    if (Number.isFinite(ms) && (newest === undefined || ms > newest)) newest = ms;
+  }
+  return newest;
+}

@@ -1,0 +1,121 @@
+import type { Kafka } from 'kafkajs';
+import { createOktaEventCodec } from '../avro/index.js';
+import type { ForwarderConfig, OrgConfig } from '../config/index.js';
+import { readCheckpoints } from '../kafka/checkpoints.js';
+import { PagePublisher } from '../kafka/publisher.js';
+import { readToEnd } from '../kafka/read-to-end.js';
+import { ensureTopics } from '../kafka/topics.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+import { ApiTokenAuthenticator, type Authenticator } from '../okta/auth.js';
+import { OktaClient } from '../okta/client.js';
+import { OAuthAuthenticator } from '../okta/oauth.js';
+import { OrgPoller, type OrgPollerOptions, type PollerHandle } from './poller.js';
+import type { BackfillProgress } from './progress.js';
+import { PollerTelemetry } from './telemetry.js';
+
+export function authenticatorFor(org: OrgConfig, origin: string): Authenticator {
+  if (org.auth.method === 'oauth') {
+    return new OAuthAuthenticator({
+      baseUrl: origin,
+      clientId: org.auth.clientId,
+      privateKeyFile: org.auth.privateKeyFile,
+      ...(org.auth.keyId ? { keyId: org.auth.keyId } : {}),
+      dpop: org.auth.dpop,
+    });
+  }
+  return new ApiTokenAuthenticator({ tokenEnv: org.auth.tokenEnv, tokenFile: org.auth.tokenFile });
+}
+
+export function oktaClientFor(org: OrgConfig): OktaClient {
+  const origin = `${org.allowInsecureHttp ? 'http' : 'https'}://${org.domain}`;
+  return new OktaClient({ domain: org.domain, allowInsecureHttp: org.allowInsecureHttp, authenticator: authenticatorFor(org, origin) });
+}
+
+export function transactionalIdFor(config: ForwarderConfig, org: OrgConfig): string {
+  return `${config.kafka.clientId}-${org.id}`;
+}
+
+export interface RunningPollers {
+  handles: Map<string, PollerHandle>;
+  /** Settles when every poller stopped; rejects with the first poller that could not go on. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one poller per configured org in this process, each with its own Okta client, cursor,
+ * rate budget, transactional producer, state and metric labels. Creates the topics first.
+ */
+export async function startPollers(options: {
+  config: ForwarderConfig;
+  kafka: Kafka;
+  logger: Logger;
+  metrics: Metrics;
+  onProgress?: (org: string, progress: BackfillProgress) => void;
+  overrides?: Partial<Pick<OrgPollerOptions, 'retry' | 'limit' | 'recoveryOverlapMs' | 'progressIntervalMs'>>;
+}): Promise<RunningPollers> {
+  const { config, kafka, logger, metrics } = options;
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, config.kafka);
+    if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
+  } finally {
+    await admin.disconnect();
+  }
+  const codec = createOktaEventCodec();
+  const handles = new Map<string, PollerHandle>();
+  const clients: OktaClient[] = [];
+  for (const org of config.okta.orgs) {
+    const client = oktaClientFor(org);
+    clients.push(client);
+    const poller = new OrgPoller({
+      org,
+      source: client,
+      sink: new PagePublisher(kafka, {
+        org: org.id,
+        transactionalId: transactionalIdFor(config, org),
+        eventsTopic: config.kafka.topics.events,
+        checkpointsTopic: config.kafka.topics.checkpoints,
+        deadLetterTopic: config.kafka.topics.deadLetter,
+        codec,
+      }),
+      loadCheckpoint: async () => (await readCheckpoints(kafka, config.kafka.topics.checkpoints)).get(org.id),
+      publishedUuidsSince: (sinceMs) => publishedUuidsSince(kafka, config.kafka.topics.events, org.id, sinceMs),
+      telemetry: new PollerTelemetry(org.id, logger, metrics),
+      ...(options.onProgress ? { onProgress: (progress: BackfillProgress) => options.onProgress?.(org.id, progress) } : {}),
+      ...options.overrides,
+    });
+    handles.set(org.id, poller.start());
+  }
+  const all = [...handles.values()];
+  let stopping: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      await Promise.all(all.map((handle) => handle.stop()));
+      await Promise.all(clients.map((client) => client.close()));
+    })());
+  const done = Promise.all(all.map((handle) => handle.done)).then(() => undefined);
+  return { handles, done, stop: stopAll };
+}
+
+/**
+ * Uuids of one org's events in the events topic whose `published` header is at or after
+ * `sinceMs`. Events are produced after Okta published them, so reading from that produce time
+ * on finds them all; keys and headers are enough, no record is decoded.
+ */
+export async function publishedUuidsSince(kafka: Kafka, topic: string, org: string, sinceMs: number): Promise<Set<string>> {
+  const uuids = new Set<string>();
+  await readToEnd(
+    kafka,
+    topic,
+    (message) => {
+      if (message.headers?.org?.toString() !== org || !message.key) return;
+      const published = Date.parse(message.headers.published?.toString() ?? '');
+      if (!Number.isFinite(published) || published >= sinceMs) uuids.add(message.key.toString());
+    },
+    { fromTimestampMs: sinceMs, groupPrefix: 'okta-forwarder-recovery' },
+  );
+  return uuids;
+}

@@ -1,0 +1,117 @@
+import type { ForwarderError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+import type { RateLimitSnapshot } from '../okta/rate-limit.js';
+import type { BackfillProgress } from './progress.js';
+import { CONNECTOR_STATES, type ConnectorState } from './state.js';
+
+/**
+ * Everything the poller of one org reports, one method per occurrence: each writes its log line
+ * and updates its metrics, so call sites never touch pino or prom-client.
+ */
+export class PollerTelemetry {
+  private lastPublishedMs: number | undefined;
+
+  constructor(
+    readonly org: string,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.logger = logger.child({ org });
+    // Poll lag is computed again at each scrape, so it grows while nothing arrives.
+    metrics.beforePollLagScrape.add(() => this.updateLag());
+    for (const state of CONNECTOR_STATES) metrics.connectorState.set({ org, state }, 0);
+  }
+
+  starting(details: { resumedFrom: string | undefined; since: string }): void {
+    this.logger.info(details, details.resumedFrom ? 'poller resuming from its last committed checkpoint' : 'poller starting a backfill');
+  }
+
+  stateChanged(from: ConnectorState | undefined, to: ConnectorState, reason: string): void {
+    for (const state of CONNECTOR_STATES) this.metrics.connectorState.set({ org: this.org, state }, state === to ? 1 : 0);
+    const line = { from: from ?? null, state: to };
+    if (to === 'connected' || to === 'backfilling') this.logger.info(line, reason);
+    else this.logger.error(line, reason);
+  }
+
+  pageFetched(events: number, durationMs: number, rateLimit: RateLimitSnapshot | undefined, shareUsed: number): void {
+    const labels = { org: this.org };
+    this.metrics.oktaRequests.inc({ org: this.org, outcome: 'ok' });
+    this.metrics.oktaRequestDuration.observe(labels, durationMs / 1000);
+    this.metrics.eventsFetched.inc(labels, events);
+    this.metrics.lastSuccessfulPoll.set(labels, this.now() / 1000);
+    if (rateLimit) {
+      this.metrics.rateLimitLimit.set(labels, rateLimit.limit);
+      this.metrics.rateLimitRemaining.set(labels, rateLimit.remaining);
+    }
+    this.metrics.rateLimitShareUsed.set(labels, shareUsed);
+  }
+
+  requestFailed(error: ForwarderError, outcome: string, retryInMs: number): void {
+    this.metrics.oktaRequests.inc({ org: this.org, outcome });
+    this.logger.debug({ code: error.code, retryInMs, err: error }, 'Okta request failed');
+  }
+
+  stillFailing(error: ForwarderError, retryInMs: number, attempt: number): void {
+    // Repeated failures in the same state: one warning line per retry, the full explanation was logged on the state change.
+    this.logger.warn({ code: error.code, attempt, retryInMs }, error.message);
+  }
+
+  published(result: { published: number; deadLettered: number; deduplicated: number }, newestPublishedMs: number | undefined): void {
+    const labels = { org: this.org };
+    this.metrics.eventsPublished.inc(labels, result.published);
+    if (result.deadLettered > 0) {
+      this.metrics.eventsDeadLettered.inc({ org: this.org, stage: 'poll' }, result.deadLettered);
+      this.logger.warn({ deadLettered: result.deadLettered }, 'items of an Okta page were not JSON objects: sent to the dead-letter topic');
+    }
+    if (result.deduplicated > 0) this.metrics.eventsDeduplicated.inc(labels, result.deduplicated);
+    this.metrics.transactions.inc({ org: this.org, result: 'committed' });
+    if (newestPublishedMs !== undefined && (this.lastPublishedMs === undefined || newestPublishedMs > this.lastPublishedMs)) {
+      this.lastPublishedMs = newestPublishedMs;
+    }
+    this.updateLag();
+  }
+
+  publishFailed(error: ForwarderError, retryInMs: number, attempt: number): void {
+    this.metrics.transactions.inc({ org: this.org, result: 'aborted' });
+    this.logger.warn({ code: error.code, attempt, retryInMs, err: error }, 'publishing a page to Kafka failed; the page will be published again');
+  }
+
+  resumed(lastPublished: string | undefined): void {
+    const parsed = lastPublished ? Date.parse(lastPublished) : Number.NaN;
+    if (Number.isFinite(parsed)) this.lastPublishedMs = parsed;
+    this.updateLag();
+  }
+
+  cursorRecovery(details: { since: string; knownUuids: number }): void {
+    this.logger.warn(details, 'Okta rejected the saved cursor: restarting from the last published time minus an overlap; events already published are dropped by uuid');
+  }
+
+  backfill(progress: BackfillProgress): void {
+    const labels = { org: this.org };
+    this.metrics.backfillProgress.set(labels, progress.ratio);
+    this.metrics.backfillEta.set(labels, progress.etaSeconds ?? -1);
+  }
+
+  backfillLogLine(progress: BackfillProgress): void {
+    this.logger.info(
+      {
+        progress: Number(progress.ratio.toFixed(4)),
+        events: progress.events,
+        eventsPerSecond: Math.round(progress.eventsPerSecond),
+        etaSeconds: progress.etaSeconds === undefined ? null : Math.round(progress.etaSeconds),
+      },
+      progress.caughtUp ? 'backfill complete: caught up with Okta' : 'backfill progress',
+    );
+  }
+
+  stopped(reason: string): void {
+    this.logger.info({ reason }, 'poller stopped');
+  }
+
+  /** Called at scrape time and after each page. */
+  updateLag(): void {
+    if (this.lastPublishedMs !== undefined) this.metrics.pollLag.set({ org: this.org }, Math.max(0, (this.now() - this.lastPublishedMs) / 1000));
+  }
+}

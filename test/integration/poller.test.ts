@@ -1,0 +1,170 @@
+import { writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createOktaEventCodec } from '../../src/avro/index.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { PagePublisher } from '../../src/kafka/publisher.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createMetrics } from '../../src/metrics/registry.js';
+import { startPollers, type RunningPollers } from '../../src/poller/run.js';
+import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
+import { duplicates, readCheckpointHistory, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
+import { uniqueName, waitFor } from '../support/wait.js';
+
+const DAY = 86_400_000;
+/** Retries at test speed: the behaviour is the same, the waits are not. */
+const FAST_RETRY = {
+  unreachable: { initialMs: 20, maxMs: 100, multiplier: 2 },
+  needsOperator: { initialMs: 50, maxMs: 200, multiplier: 2 },
+  kafka: { initialMs: 50, maxMs: 500, multiplier: 2 },
+};
+
+const quietLogger = () => createLogger({ level: 'warn', destination: { write: () => undefined } });
+
+describe('the poller against the Okta simulator and the real Kafka', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function simulator(options: Parameters<typeof startSimulator>[0] = {}): Promise<SimulatorHandle> {
+    const sim = await startSimulator(options);
+    cleanups.push(() => sim.close());
+    return sim;
+  }
+
+  async function run(config: ReturnType<typeof writeTestConfig>['config'], metrics = createMetrics()): Promise<RunningPollers> {
+    const pollers = await startPollers({ config, kafka: createKafka(config.kafka), logger: quietLogger(), metrics, overrides: { retry: FAST_RETRY } });
+    cleanups.push(() => pollers.stop());
+    return pollers;
+  }
+
+  it('publishes 100,000 events exactly once through 429s, 5xx, HTML errors, resets and late events, and checkpoints the last next link', async () => {
+    const token = uniqueName('token');
+    const sim = await simulator({ apiTokens: [token], rateLimitPerMinute: 40, rateLimitWindowSeconds: 2, seed: 7 });
+    const now = Date.now();
+    sim.generate(95_000, { from: now - 59 * DAY, to: now - 60_000 });
+    const { config } = writeTestConfig([{ id: 'acme', domain: sim.domain, token }]);
+    const kafka = createKafka(config.kafka);
+    const pollers = await run(config);
+    const handle = pollers.handles.get('acme')!;
+
+    // Faults while the backfill runs, then late-persisted events once it has made progress.
+    sim.injectFaults('server-error', 3);
+    await waitFor(() => handle.stats().events > 10_000, 'the first 10,000 events');
+    sim.injectFaults('rate-limit', 2);
+    sim.injectFaults('html', 2);
+    sim.injectFaults('reset', 1);
+    await waitFor(() => handle.stats().events > 50_000, '50,000 events');
+    sim.injectFaults('slow', 2, { delayMs: 300 });
+    sim.generate(5_000, { from: now - 30 * DAY, to: now - 60_000, lateMs: 10 * DAY });
+
+    await waitFor(() => handle.stats().events === 100_000 && handle.stats().progress?.caughtUp, 'all 100,000 events, caught up', 240_000);
+    await pollers.stop();
+
+    const published = await readPublishedEvents(kafka, config);
+    expect(published).toHaveLength(100_000);
+    expect(duplicates(published.map((p) => p.uuid))).toEqual([]);
+    expect(new Set(published.map((p) => p.uuid)).size).toBe(sim.eventCount);
+    expect(published.every((p) => p.org === 'acme')).toBe(true);
+    // The faults really happened.
+    const statuses = sim.requests.map((request) => request.status);
+    expect(statuses).toEqual(expect.arrayContaining([429, 500]));
+
+    // The last checkpoint is a next link Okta (the simulator) issued, and it points past every event.
+    const checkpoints = await readCheckpointHistory(kafka, config);
+    const last = checkpoints.at(-1)!;
+    expect(last.events).toBe(100_000);
+    expect(new URL(last.nextUrl).searchParams.get('after')).toBeTruthy();
+    const tail = await fetch(last.nextUrl, { headers: { authorization: `SSWS ${token}` } });
+    expect(await tail.json()).toEqual([]);
+  });
+
+  it('becomes unauthorized when the token is revoked, keeps running, and recovers when the token file is fixed', async () => {
+    const oldToken = uniqueName('old-token');
+    const newToken = uniqueName('new-token');
+    const sim = await simulator({ apiTokens: [oldToken], rateLimitPerMinute: Infinity });
+    sim.generate(3_000, { from: Date.now() - 2 * DAY, to: Date.now() - 60_000 });
+    const { config, tokenFiles } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: oldToken }]);
+    const metrics = createMetrics();
+    const pollers = await run(config, metrics);
+    const handle = pollers.handles.get('acme')!;
+    await waitFor(() => handle.stats().progress?.caughtUp, 'the first backfill');
+
+    sim.revokeToken(oldToken);
+    sim.generate(2_000, { from: Date.now() - 60_000, to: Date.now() });
+    await waitFor(() => handle.stats().state === 'unauthorized', 'the unauthorized state');
+    const states = await metrics.registry.getSingleMetricAsString('okta_forwarder_connector_state');
+    expect(states).toContain('okta_forwarder_connector_state{org="acme",state="unauthorized"} 1');
+    let settled = false;
+    void pollers.done.finally(() => (settled = true));
+    expect(settled).toBe(false);
+
+    sim.addToken(newToken);
+    writeFileSync(tokenFiles.acme!, `${newToken}\n`);
+    await waitFor(() => handle.stats().events === 5_000 && handle.stats().state === 'connected', 'recovery with the new token', 60_000);
+    const published = await readPublishedEvents(createKafka(config.kafka), config);
+    expect(published).toHaveLength(5_000);
+    expect(duplicates(published.map((p) => p.uuid))).toEqual([]);
+  });
+
+  it('runs several orgs in one process, each with its own cursor, events and metric labels', async () => {
+    const [tokenA, tokenB] = [uniqueName('a'), uniqueName('b')];
+    const simA = await simulator({ apiTokens: [tokenA], rateLimitPerMinute: Infinity });
+    const simB = await simulator({ apiTokens: [tokenB], rateLimitPerMinute: Infinity });
+    simA.generate(2_500, { from: Date.now() - DAY, to: Date.now() - 1000 });
+    simB.generate(1_200, { from: Date.now() - DAY, to: Date.now() - 1000 });
+    const { config } = writeTestConfig([
+      { id: 'alpha', domain: simA.domain, token: tokenA },
+      { id: 'beta', domain: simB.domain, token: tokenB },
+    ]);
+    const metrics = createMetrics();
+    const pollers = await run(config, metrics);
+    await waitFor(
+      () => pollers.handles.get('alpha')!.stats().events === 2_500 && pollers.handles.get('beta')!.stats().events === 1_200,
+      'both orgs',
+    );
+    await pollers.stop();
+    const kafka = createKafka(config.kafka);
+    const published = await readPublishedEvents(kafka, config);
+    expect(published.filter((p) => p.org === 'alpha')).toHaveLength(2_500);
+    expect(published.filter((p) => p.org === 'beta')).toHaveLength(1_200);
+    const checkpoints = await readCheckpointHistory(kafka, config);
+    expect(new Set(checkpoints.map((c) => c.org))).toEqual(new Set(['alpha', 'beta']));
+    expect(checkpoints.filter((c) => c.org === 'alpha').every((c) => c.nextUrl.startsWith(simA.url))).toBe(true);
+    const fetched = await metrics.registry.getSingleMetricAsString('okta_forwarder_events_published_total');
+    expect(fetched).toContain('okta_forwarder_events_published_total{org="alpha"} 2500');
+    expect(fetched).toContain('okta_forwarder_events_published_total{org="beta"} 1200');
+  });
+
+  it('is fenced by a second publisher with the same transactional id', async () => {
+    const { config } = writeTestConfig([{ id: 'acme', domain: '127.0.0.1:1', token: 'unused-token' }]);
+    const kafka = createKafka(config.kafka);
+    const admin = kafka.admin();
+    await admin.connect();
+    await ensureTopics(admin, config.kafka);
+    await admin.disconnect();
+    const options = {
+      org: 'acme',
+      transactionalId: uniqueName('it-fence'),
+      eventsTopic: config.kafka.topics.events,
+      checkpointsTopic: config.kafka.topics.checkpoints,
+      deadLetterTopic: config.kafka.topics.deadLetter,
+      codec: createOktaEventCodec(),
+    };
+    const page = (n: number) => ({
+      events: [{ uuid: `uuid-${n}`, published: new Date().toISOString(), eventType: 'user.session.start' }],
+      checkpoint: { version: 1 as const, org: 'acme', nextUrl: `http://127.0.0.1:1/api/v1/logs?after=${n}`, since: new Date().toISOString(), lastPublished: undefined, events: n, committedAt: new Date().toISOString() },
+    });
+    const zombie = new PagePublisher(kafka, options);
+    await zombie.connect();
+    await zombie.publish(page(1));
+    const successor = new PagePublisher(kafka, options);
+    await successor.connect();
+    await expect(zombie.publish(page(2))).rejects.toMatchObject({ code: 'OF_KAFKA_FENCED' });
+    await successor.publish(page(3));
+    await Promise.all([zombie.disconnect(), successor.disconnect()]);
+    const published = await readPublishedEvents(kafka, config);
+    expect(published.map((p) => p.uuid)).toEqual(['uuid-1', 'uuid-3']);
+  });
+});

@@ -1,0 +1,92 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Kafka } from 'kafkajs';
+import { createOktaEventCodec } from '../../src/avro/index.js';
+import { loadConfig, type ForwarderConfig } from '../../src/config/index.js';
+import { decodeCheckpoint, type Checkpoint } from '../../src/kafka/checkpoints.js';
+import { readToEnd } from '../../src/kafka/read-to-end.js';
+import { kafkaEndpoint } from './stack.js';
+import { tempDir } from './temp.js';
+import { uniqueName } from './wait.js';
+
+export interface TestOrg {
+  id: string;
+  domain: string;
+  token: string;
+}
+
+/**
+ * A configuration file for a test: the given simulated orgs (API tokens in files), the stack's
+ * Kafka, and topic names no other test uses. Returns the loaded config and the file's path.
+ */
+export function writeTestConfig(orgs: TestOrg[], extra: { metricsPort?: number; org?: Record<string, unknown>; elasticsearch?: Record<string, unknown> } = {}) {
+  const dir = tempDir('okta-forwarder-it-');
+  const tokenFiles: Record<string, string> = {};
+  for (const org of orgs) {
+    tokenFiles[org.id] = join(dir, `${org.id}.token`);
+    writeFileSync(tokenFiles[org.id]!, `${org.token}\n`);
+  }
+  const topics = { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq') };
+  const file = join(dir, 'config.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      log: { level: 'info' },
+      okta: {
+        orgs: orgs.map((org) => ({
+          id: org.id,
+          domain: org.domain,
+          allowInsecureHttp: true,
+          auth: { method: 'api-token', tokenFile: tokenFiles[org.id] },
+          pollIntervalSeconds: 1,
+          rateLimitShare: 1,
+          ...extra.org,
+        })),
+      },
+      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3 },
+      metrics: { host: '127.0.0.1', port: extra.metricsPort ?? 0 },
+      ...(extra.elasticsearch ? { elasticsearch: extra.elasticsearch } : {}),
+    }),
+  );
+  const { config } = loadConfig({ file, env: {} });
+  return { config, file, dir, tokenFiles };
+}
+
+export interface PublishedEvent {
+  uuid: string | undefined;
+  org: string | undefined;
+  event: Record<string, unknown>;
+}
+
+/** Every event committed to the events topic (read_committed), decoded. */
+export async function readPublishedEvents(kafka: Kafka, config: ForwarderConfig): Promise<PublishedEvent[]> {
+  const codec = createOktaEventCodec();
+  const events: PublishedEvent[] = [];
+  await readToEnd(kafka, config.kafka.topics.events, (message) => {
+    const event = codec.decode(message.value as Buffer);
+    events.push({ uuid: message.key?.toString(), org: message.headers?.org?.toString(), event });
+  });
+  return events;
+}
+
+/** Every checkpoint record committed, in order. */
+export async function readCheckpointHistory(kafka: Kafka, config: ForwarderConfig): Promise<Checkpoint[]> {
+  const checkpoints: Checkpoint[] = [];
+  await readToEnd(kafka, config.kafka.topics.checkpoints, (message) => {
+    const checkpoint = decodeCheckpoint(message.value);
+    if (checkpoint) checkpoints.push(checkpoint);
+  });
+  return checkpoints;
+}
+
+/** Uuids that occur more than once. */
+export function duplicates(uuids: (string | undefined)[]): string[] {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const uuid of uuids) {
+    if (uuid === undefined) continue;
+    if (seen.has(uuid)) twice.add(uuid);
+    seen.add(uuid);
+  }
+  return [...twice];
+}
