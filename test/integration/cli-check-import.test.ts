@@ -40,7 +40,7 @@ describe('okta-forwarder check and import against the real services', () => {
     const result = await runCli(['check', '--config', file], { ELASTICSEARCH_PASSWORD: 'not-the-password' });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAIL {2}okta acme: authentication +Okta .* answered 401 E0000011 .*Create a new one/);
-    expect(result.stdout).toMatch(/FAIL {2}elasticsearch: reachable .*check elasticsearch\.auth/);
+    expect(result.stdout).toMatch(/FAIL {2}elasticsearch: reachable +401 security_exception: .*; check elasticsearch\.auth/);
     expect(result.stdout).toMatch(/PASS {2}kafka: transactions/);
     expect(result.stdout + result.stderr).not.toContain('a-wrong-token-value');
   });
@@ -71,7 +71,7 @@ describe('okta-forwarder check and import against the real services', () => {
     );
     expect(deadLetters).toEqual([
       { reason: expect.stringMatching(/^not JSON/), line: '101' },
-      { reason: 'not a JSON object', line: '2002' },
+      { reason: 'not a JSON object', line: '2001' },
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/kafka/client.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
@@ -7,6 +8,16 @@ import { duplicates, readCheckpointHistory, readPublishedEvents, writeTestConfig
 import { uniqueName, waitFor } from '../support/wait.js';
 
 const DAY = 86_400_000;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 const EVENTS = 100_000;
 
 /** `okta-forwarder poll` as a user runs it, with its stdout collected. */
@@ -37,7 +48,8 @@ describe('the poll command killed with SIGKILL', () => {
     sim.generate(EVENTS, { from: Date.now() - 50 * DAY, to: Date.now() - 60_000 });
     // Slow pages stretch the run over the kills.
     sim.injectFaults('slow', 1_000_000, { delayMs: 60 });
-    const { config, file } = writeTestConfig([{ id: 'acme', domain: sim.domain, token }]);
+    const metricsPort = await freePort();
+    const { config, file } = writeTestConfig([{ id: 'acme', domain: sim.domain, token }], { metricsPort });
 
     const kills: number[] = [];
     for (let kill = 0; kill < 10; kill += 1) {
@@ -55,6 +67,16 @@ describe('the poll command killed with SIGKILL', () => {
     running = startPoll(file);
     const last = running;
     await waitFor(() => /backfill complete: caught up/.test(last.output()), 'the last run to catch up', 180_000);
+
+    // What Prometheus and a load balancer see of the running poller.
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(metrics).toMatch(/okta_forwarder_connector_state\{org="acme",state="connected"\} 1/);
+    expect(metrics).toMatch(/okta_forwarder_backfill_progress_ratio\{org="acme"\} 1/);
+    expect(metrics).toMatch(/okta_forwarder_poll_lag_seconds\{org="acme"\} \d/);
+    expect(metrics).toMatch(/okta_forwarder_kafka_transactions_total\{org="acme",result="committed"\} \d+/);
+    const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, connectors: { acme: 'connected' } });
     last.child.kill('SIGTERM');
     expect(await last.exited, last.output().slice(-2000)).toBe(0);
 

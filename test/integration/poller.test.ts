@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { exportPKCS8, exportJWK, generateKeyPair } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { createKafka } from '../../src/kafka/client.js';
@@ -9,6 +11,7 @@ import { createMetrics } from '../../src/metrics/registry.js';
 import { startPollers, type RunningPollers } from '../../src/poller/run.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { duplicates, readCheckpointHistory, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
+import { tempDir } from '../support/temp.js';
 import { uniqueName, waitFor } from '../support/wait.js';
 
 const DAY = 86_400_000;
@@ -135,6 +138,58 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
     const fetched = await metrics.registry.getSingleMetricAsString('okta_forwarder_events_published_total');
     expect(fetched).toContain('okta_forwarder_events_published_total{org="alpha"} 2500');
     expect(fetched).toContain('okta_forwarder_events_published_total{org="beta"} 1200');
+  });
+
+  it('recovers from a rejected cursor: restarts from the last published time minus an overlap and drops what Kafka already has', async () => {
+    const token = uniqueName('token');
+    const window = { from: Date.now() - 3 * DAY, to: Date.now() - 10 * 60_000 };
+    const first = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed: 5 });
+    first.generate(3_000, window);
+    const { config } = writeTestConfig([{ id: 'acme', domain: first.domain, token }]);
+    const before = await run(config);
+    await waitFor(() => before.handles.get('acme')!.stats().progress?.caughtUp, 'the first backfill');
+    await before.stop();
+    const port = Number(first.domain.split(':')[1]);
+    await first.close();
+
+    // The same org, restarted: same events, but its cursors are signed with a new secret, so the saved one is rejected.
+    const second = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed: 5, port });
+    second.generate(3_000, window);
+    second.generate(700, { from: Date.now() - 5 * 60_000, to: Date.now() - 1000 });
+    const metrics = createMetrics();
+    const after = await run(config, metrics);
+    await waitFor(() => after.handles.get('acme')!.stats().events === 3_700, 'the new events after recovery', 60_000);
+    expect(second.requests.some((r) => r.status === 400)).toBe(true);
+    const published = await readPublishedEvents(createKafka(config.kafka), config);
+    expect(duplicates(published.map((p) => p.uuid))).toEqual([]);
+    expect(published).toHaveLength(3_700);
+    expect(await metrics.registry.getSingleMetricAsString('okta_forwarder_okta_requests_total')).toContain('outcome="cursor_rejected"');
+  });
+
+  it('polls with an OAuth service app that requires DPoP, refreshing its token', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const keyFile = join(tempDir(), 'service-app.pem');
+    writeFileSync(keyFile, await exportPKCS8(privateKey));
+    const sim = await simulator({
+      oauth: { clientId: '0oa-forwarder', publicKey: await exportJWK(publicKey), requireDpop: true, accessTokenTtlSeconds: 2 },
+      rateLimitPerMinute: Infinity,
+    });
+    sim.generate(2_000, { from: Date.now() - DAY, to: Date.now() - 1000 });
+    const { config } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: 'unused' }], {
+      org: { auth: { method: 'oauth', clientId: '0oa-forwarder', privateKeyFile: keyFile, dpop: true } },
+    });
+    const pollers = await run(config);
+    const handle = pollers.handles.get('acme')!;
+    await waitFor(() => handle.stats().events === 2_000, 'the backfill over OAuth');
+    // Tokens live 2 s here: the poller, polling every second, must refresh its token to go on.
+    const issued = () => sim.requests.filter((r) => r.path === '/oauth2/v1/token' && r.status === 200).length;
+    await waitFor(() => issued() >= 2, 'a refreshed access token', 30_000);
+    sim.generate(300, { from: Date.now() - 1000, to: Date.now() });
+    await waitFor(() => handle.stats().events === 2_300, 'events after the token refresh', 30_000);
+    const logs = sim.requests.filter((r) => r.path === '/api/v1/logs');
+    expect(logs.length).toBeGreaterThan(2);
+    expect(logs.every((r) => r.auth === 'DPoP')).toBe(true);
+    expect(sim.requests.some((r) => r.path === '/oauth2/v1/token' && r.status === 400)).toBe(true);
   });
 
   it('is fenced by a second publisher with the same transactional id', async () => {

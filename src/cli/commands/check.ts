@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Partitioners, ConfigResourceTypes } from 'kafkajs';
+import kafkajs, { Partitioners } from 'kafkajs';
 import { loadConfig, type ForwarderConfig, type OrgConfig } from '../../config/index.js';
 import { createElasticsearchClient } from '../../elasticsearch/client.js';
 import { ForwarderError } from '../../errors.js';
@@ -10,6 +10,9 @@ import { topicSpecs } from '../../kafka/topics.js';
 import { OktaError } from '../../okta/client.js';
 import { oktaClientFor } from '../../poller/run.js';
 import type { CommandContext } from '../context.js';
+
+// KafkaJS is CommonJS and Node's ESM loader cannot see this export by name.
+const { ConfigResourceTypes } = kafkajs;
 
 interface CheckResult {
   check: string;
@@ -160,9 +163,11 @@ async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[
       { check: 'elasticsearch: version', ok: major === 8, detail: major === 8 ? `Elasticsearch ${version}` : `Elasticsearch ${version}: this forwarder's client is 8.x and needs an 8.x server` },
     ];
   } catch (err) {
-    const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
-    const hint = status === 401 ? ': check elasticsearch.auth' : status === 403 ? ': the user lacks cluster monitor privilege' : ': check elasticsearch.nodes and TLS';
-    return [{ check: 'elasticsearch: reachable', ok: false, detail: `${(err as Error).message}${hint}` }];
+    const meta = (err as { meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } } }).meta;
+    const status = meta?.statusCode;
+    const reason = meta?.body?.error ? `${status} ${meta.body.error.type}: ${meta.body.error.reason}` : (err as Error).message;
+    const hint = status === 401 ? 'check elasticsearch.auth' : status === 403 ? 'the user lacks the cluster monitor privilege' : 'check elasticsearch.nodes and TLS';
+    return [{ check: 'elasticsearch: reachable', ok: false, detail: `${reason}; ${hint}` }];
   } finally {
     await client.close();
   }
@@ -170,7 +175,7 @@ async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[
 
 function printTable(results: CheckResult[]): void {
   const width = Math.max(...results.map((r) => r.check.length), 10);
-  const lines = results.map((r) => `${r.ok ? 'PASS' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail}`);
+  const lines = results.map((r) => `${r.ok ? 'PASS' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail.replace(/\s+/g, ' ')}`);
   const failed = results.filter((r) => !r.ok).length;
   process.stdout.write(`${lines.join('\n')}\n\n${results.length - failed} of ${results.length} checks passed\n`);
 }
