@@ -30,7 +30,7 @@ const run = randomUUID().slice(0, 8);
 
 /** The simulator in a child process, so the poller's measurements are its own. */
 async function simulatorProcess(): Promise<{ domain: string; stop: () => void }> {
-  const script = join(dir, 'simulator.ts');
+  const script = join(dir, 'simulator.mts');
   writeFileSync(
     script,
     `import { startSimulator } from ${JSON.stringify(join(PROJECT_ROOT, 'src/simulator/index.ts'))};
@@ -92,7 +92,7 @@ async function poller(domain: string): Promise<{ eventsPerSecond: number; peakRs
       metrics: { port: 0 },
     }),
   );
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/cli/main.js'), 'poll', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(PROJECT_ROOT, 'dist/cli/main.js'), 'poll', '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   const times = await new Promise<{ start: number; end: number }>((resolve, reject) => {
     child.stdout.on('data', (chunk: Buffer) => {

@@ -39,7 +39,10 @@ function kafkaLogCreator(logger: Logger) {
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      if (level <= logLevel.ERROR) child.error(extra, message);
+      // KafkaJS logs every broker error response at ERROR, also the ones it retries itself
+      // (a coordinator loading, a transaction still completing): those are warnings.
+      if (level <= logLevel.ERROR && !message.startsWith('Response ')) child.error(extra, message);
+      else if (level <= logLevel.ERROR) child.warn(extra, message);
       else if (level === logLevel.WARN) child.warn(extra, message);
       else if (level === logLevel.INFO) child.info(extra, message);
       else child.debug(extra, message);

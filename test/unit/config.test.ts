@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, redactConfig } from '../../src/config/index.js';
 import { ConfigError, ForwarderError } from '../../src/errors.js';
 import { exampleConfig } from '../support/example-config.js';
 import { tempDir } from '../support/temp.js';
+import { PROJECT_ROOT } from '../support/cli.js';
 
 function writeConfig(content: unknown): string {
   const file = join(tempDir(), 'config.json');
@@ -59,6 +60,18 @@ describe('loading the configuration', () => {
     expect(config.okta.orgs.map((org) => org.id)).toEqual(['acme', 'globex']);
     expect(config.okta.orgs[1]?.auth.privateKeyFile).toBe(join(example.dir, 'secrets', 'globex-okta-key.pem'));
     expect(warnings).toEqual([]);
+  });
+
+  it('accepts config/local.json, the local stack and simulator, once the simulator wrote its token', () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'config'));
+    mkdirSync(join(root, '.stack'));
+    copyFileSync(join(PROJECT_ROOT, 'config', 'local.json'), join(root, 'config', 'local.json'));
+    writeFileSync(join(root, '.stack', 'simulator-token'), 'sim-token\n');
+    const { config, warnings } = loadConfig({ file: join(root, 'config', 'local.json'), env: {} });
+    expect(config.okta.orgs[0]?.auth.tokenFile).toBe(join(root, '.stack', 'simulator-token'));
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:19092']);
+    expect(warnings).toEqual([expect.stringContaining('meant for the Okta simulator only')]);
   });
 
   it('reports three mistakes at once, each naming its key', () => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { runSimulator } from '../../simulator/index.js';
 import { untilSignal, type CommandContext } from '../context.js';
 
@@ -23,6 +24,7 @@ export async function simulateCommand(context: CommandContext): Promise<number> 
     token = readFileSync(tokenFile, 'utf8').trim();
   } else {
     token = `sim-${randomBytes(24).toString('base64url')}`;
+    mkdirSync(dirname(tokenFile), { recursive: true });
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   }
   const handle = await runSimulator({
