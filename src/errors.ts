@@ -30,6 +30,9 @@ export const ERROR_CODES = [
   'OF_KAFKA_PUBLISH',
   'OF_KAFKA_FENCED',
   'OF_IMPORT_INPUT',
+  // The sink.
+  'OF_NORMALIZE',
+  'OF_ELASTICSEARCH',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
