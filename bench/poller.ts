@@ -13,6 +13,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOktaEventCodec } from '../src/avro/index.js';
+import { loadConfig } from '../src/config/index.js';
 import { createKafka } from '../src/kafka/client.js';
 import { eventMessage } from '../src/kafka/messages.js';
 import { stackSettings } from '../src/stack/settings.js';
@@ -65,17 +66,15 @@ async function plainProduce(): Promise<number> {
 }
 
 function baseKafka() {
-  return {
-    brokers: brokers as string[],
-    clientId: 'bench',
-    tls: { enabled: false, caFile: '', certFile: '', keyFile: '', rejectUnauthorized: true },
-    sasl: { mechanism: 'none' as const, username: '', password: '', passwordFile: '' },
-    topics: { events: `bench-events-${run}`, checkpoints: `bench-checkpoints-${run}`, deadLetter: `bench-dlq-${run}` },
-    eventsPartitions: 6,
-    replicationFactor: -1,
-    eventsRetentionHours: 1,
-    consumerGroup: 'bench',
-  };
+  return loadConfig({
+    env: {
+      KAFKA_BROKERS: (brokers as string[]).join(','),
+      KAFKA_CLIENT_ID: 'bench',
+      KAFKA_TOPIC_EVENTS: `bench-events-${run}`,
+      KAFKA_TOPIC_CHECKPOINTS: `bench-checkpoints-${run}`,
+      KAFKA_TOPIC_DEAD_LETTER: `bench-dlq-${run}`,
+    },
+  }).config.kafka;
 }
 
 async function poller(domain: string): Promise<{ eventsPerSecond: number; peakRssMb: number }> {

@@ -12,11 +12,18 @@ export const EXIT_USAGE = 2;
 const USAGE = `Usage: okta-forwarder <command> [options]
 
 Commands:
+  demo                the whole product on this machine: local stack, simulated org, poller, sink
+                      (--history-events 20000; --exit-when-done stops after the summary)
   poll                run a poller for every configured org: Okta System Log -> Kafka
+  sink                run a member of the sink group: Kafka -> activity documents -> Elasticsearch
+                      (--keep-raw keeps the original event in each document)
+  run                 poll and sink in one process
   check               test every org (DNS, TLS, authentication, permission, rate limit),
                       Kafka (brokers, topics, transactions) and Elasticsearch; exit 1 on a failure
   import FILE --org ID
                       publish Okta events from an NDJSON file ("-": stdin) to the events topic
+  normalize [FILE] [--org ID]
+                      Okta events (NDJSON, stdin when no FILE) -> activity documents (NDJSON)
   simulate            run the Okta System Log simulator (--port 8085, --token-file F,
                       --history-days 60, --history-events 50000, --live-per-minute 60, --rate-limit 120)
   config              validate the configuration and print it, secrets masked;
@@ -32,9 +39,13 @@ Options:
 /** Each command is loaded when it runs, so `config` does not load Kafka or the simulator. */
 const COMMANDS: Record<string, () => Promise<(context: CommandContext) => Promise<number>>> = {
   config: async () => (await import('./commands/config.js')).configCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
   poll: async () => (await import('./commands/poll.js')).pollCommand,
+  sink: async () => (await import('./commands/sink.js')).sinkCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
   check: async () => (await import('./commands/check.js')).checkCommand,
   import: async () => (await import('./commands/import.js')).importCommand,
+  normalize: async () => (await import('./commands/normalize.js')).normalizeCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
 };
 
@@ -47,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         reference: { type: 'boolean' },
+        'keep-raw': { type: 'boolean' },
+        'exit-when-done': { type: 'boolean' },
         org: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -78,7 +91,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`okta-forwarder: unknown command "${command}"\n\n${USAGE}`);
     return EXIT_USAGE;
   }
-  if (command !== 'import' && rest.length > 0) {
+  if (command !== 'import' && command !== 'normalize' && rest.length > 0) {
     process.stderr.write(`okta-forwarder ${command}: unexpected argument "${rest[0]}"\n`);
     return EXIT_USAGE;
   }

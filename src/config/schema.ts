@@ -289,6 +289,12 @@ export const CONFIG_SCHEMA = {
       default: 'okta-forwarder-sink',
       env: 'KAFKA_CONSUMER_GROUP',
     },
+    consumerSessionTimeoutMs: {
+      doc: "How long the group waits for a sink member that stopped heartbeating (a crash) before giving its partitions to the others, in ms; the broker's group.min.session.timeout.ms (6000 by default) is the lower bound.",
+      format: 'nat',
+      default: 30_000,
+      env: 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS',
+    },
   },
   elasticsearch: {
     nodes: {

@@ -19,6 +19,7 @@ export function elasticsearchClientOptions(es: ForwarderConfig['elasticsearch'])
   };
 }
 
-export function createElasticsearchClient(es: ForwarderConfig['elasticsearch']): Client {
-  return new Client(elasticsearchClientOptions(es));
+/** `overrides` for callers with retries of their own (the sink sets maxRetries 0). */
+export function createElasticsearchClient(es: ForwarderConfig['elasticsearch'], overrides: Partial<ClientOptions> = {}): Client {
+  return new Client({ ...elasticsearchClientOptions(es), ...overrides });
 }

@@ -102,6 +102,40 @@ export function createMetrics(registry = new Registry()) {
       labelNames: labels('org'),
       registers: [registry],
     }),
+    sinkRecords: new Counter({
+      name: 'okta_forwarder_sink_records_total',
+      help: 'Records the sink settled or retried, by outcome (indexed, dead_lettered, retried).',
+      labelNames: labels('outcome'),
+      registers: [registry],
+    }),
+    sinkConsumerLag: new Gauge({
+      name: 'okta_forwarder_sink_consumer_lag',
+      help: "Records of the events topic not yet committed by the sink's consumer group (high watermark minus committed offset), per partition.",
+      labelNames: labels('topic', 'partition'),
+      registers: [registry],
+    }),
+    sinkEventTimeLag: new Gauge({
+      name: 'okta_forwarder_sink_event_time_lag_seconds',
+      help: 'Now minus the newest `published` time indexed in Elasticsearch.',
+      registers: [registry],
+    }),
+    sinkBulkDuration: new Histogram({
+      name: 'okta_forwarder_sink_bulk_duration_seconds',
+      help: 'Duration of `_bulk` requests to Elasticsearch.',
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    sinkEndToEndLatency: new Histogram({
+      name: 'okta_forwarder_sink_end_to_end_latency_seconds',
+      help: 'Time from an event being published by Okta to being indexed in Elasticsearch.',
+      buckets: [1, 5, 15, 30, 60, 120, 300, 900, 3600, 21_600, 86_400, 604_800],
+      registers: [registry],
+    }),
+    sinkElasticsearchUp: new Gauge({
+      name: 'okta_forwarder_sink_elasticsearch_up',
+      help: 'Whether the last `_bulk` request reached Elasticsearch (1) or not (0).',
+      registers: [registry],
+    }),
     connectorState: new Gauge({
       name: 'okta_forwarder_connector_state',
       help: 'Connector state of each org: 1 for the current state, 0 for the others.',

@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../config/index.js';
+import { createElasticsearchClient } from '../../elasticsearch/client.js';
+import { createKafka } from '../../kafka/client.js';
+import { createLogger } from '../../logging/logger.js';
+import { createMetrics } from '../../metrics/registry.js';
+import { startSimulator } from '../../simulator/index.js';
+import { SERVICES, stackSettings } from '../../stack/settings.js';
+import { down, up } from '../../stack/stack.js';
+import { untilSignal, type CommandContext } from '../context.js';
+import { bar, formatCount, StatusLine } from '../terminal.js';
+import { startPollService } from './poll.js';
+import { startSinkService } from './sink.js';
+
+const DAY = 86_400_000;
+
+/**
+ * `okta-forwarder demo`: the whole product on this machine. Starts (or reuses) the local stack
+ * and the Okta simulator with a 60-day history and live traffic, runs the poller and the sink with
+ * progress shown, then says what landed in Elasticsearch and how to point the forwarder at a real
+ * org. It keeps tailing until Ctrl-C, which stops everything it started (--exit-when-done stops
+ * right after the summary).
+ */
+export async function demoCommand(context: CommandContext): Promise<number> {
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const historyEvents = Number(context.flags['history-events'] ?? 20_000);
+  const settings = stackSettings();
+  say('demo: starting the local stack (Kafka, Elasticsearch, Prometheus); the first time downloads them from Maven Central');
+  const stack = await up(settings, SERVICES, (line) => say(`  stack: ${line}`));
+  const stopStack = () => down(settings, stack.started, (line) => say(`  stack: ${line}`));
+  const { kafka: kafkaEndpoint, elasticsearch: es } = stack.endpoints;
+  if (!kafkaEndpoint || !es) throw new Error('the stack gave no Kafka or Elasticsearch endpoint');
+
+  const run = Date.now().toString(36);
+  const org = `demo-${run}`;
+  const token = `demo-${randomBytes(18).toString('base64url')}`;
+  const sim = await startSimulator({ apiTokens: [token], rateLimitPerMinute: 600, seed: 42 });
+  const now = Date.now();
+  sim.generate(historyEvents, { from: now - 60 * DAY, to: now - 60_000 });
+  const stopLive = sim.startLiveTraffic(120);
+  say(`demo: an Okta org simulated at ${sim.url} with ${formatCount(historyEvents)} events over the last 60 days and 120 new events a minute`);
+
+  const dir = join(settings.stateDir, 'demo');
+  mkdirSync(dir, { recursive: true });
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const configFile = join(dir, 'config.json');
+  writeFileSync(
+    configFile,
+    JSON.stringify(
+      {
+        log: { level: 'info' },
+        okta: { orgs: [{ id: org, domain: sim.domain, allowInsecureHttp: true, auth: { tokenFile }, pollIntervalSeconds: 5, rateLimitShare: 0.5 }] },
+        kafka: {
+          brokers: kafkaEndpoint.brokers,
+          topics: { events: `demo.${run}.system-log`, checkpoints: `demo.${run}.checkpoints`, deadLetter: `demo.${run}.dlq` },
+          eventsPartitions: 3,
+          consumerGroup: `demo-${run}-sink`,
+        },
+        elasticsearch: { nodes: [es.url], auth: { username: es.username } },
+        metrics: { port: 0 },
+      },
+      null,
+      2,
+    ),
+  );
+  const { config } = loadConfig({ file: configFile, env: { ELASTICSEARCH_PASSWORD: es.password } });
+  const logFile = join(settings.stateDir, 'logs', 'demo.log');
+  const logger = createLogger({ level: 'info', base: { command: 'demo' }, destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) });
+  say(`demo: polling and indexing; the forwarder's JSON logs go to ${logFile}`);
+
+  const deps = { config, logger, metrics: createMetrics(), kafka: createKafka(config.kafka, logger) };
+  const poll = await startPollService(deps);
+  const sink = await startSinkService(deps, false);
+  const line = new StatusLine();
+  const pollerHandle = poll.pollers.handles.get(org);
+  const sinkStats = () => (sink.readiness().detail.sink as { indexed: number; deadLettered: number });
+  const progressTimer = setInterval(() => {
+    const stats = pollerHandle?.stats();
+    const ratio = stats?.progress?.ratio ?? 0;
+    line.update(`demo: backfill ${bar(ratio, 20)} ${(ratio * 100).toFixed(1)}%  published ${formatCount(stats?.events ?? 0)}  indexed ${formatCount(sinkStats().indexed)}  state ${stats?.state ?? 'starting'}`);
+  }, 250);
+
+  const interrupted = untilSignal();
+  let signalled = false;
+  void interrupted.then(() => (signalled = true));
+  const elasticsearch = createElasticsearchClient(config.elasticsearch);
+  try {
+    // Done when the backfill caught up and the sink settled every published event.
+    while (!signalled) {
+      const stats = pollerHandle?.stats();
+      const settled = sinkStats().indexed + sinkStats().deadLettered;
+      if (stats?.progress?.caughtUp && settled >= stats.events && stats.events >= historyEvents) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    clearInterval(progressTimer);
+    line.done();
+    if (!signalled) {
+      await elasticsearch.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-*` });
+      process.stdout.write(await summary(elasticsearch, config.elasticsearch.indexPrefix, org));
+      process.stdout.write(realOrgHelp(configFile));
+      if (context.flags['exit-when-done'] !== true) {
+        say('demo: still tailing the simulated org; Ctrl-C stops everything the demo started');
+        await interrupted;
+      }
+    }
+  } finally {
+    clearInterval(progressTimer);
+    line.done();
+    say('demo: stopping');
+    stopLive();
+    await poll.stop();
+    await sink.stop();
+    await elasticsearch.close();
+    await sim.close();
+    await stopStack();
+  }
+  return 0;
+}
+
+async function summary(client: ReturnType<typeof createElasticsearchClient>, prefix: string, org: string): Promise<string> {
+  const index = `${prefix}-*`;
+  const query = { term: { 'metadata.tenant_uid': org } };
+  const result = await client.search({
+    index,
+    size: 0,
+    query,
+    aggs: { classes: { terms: { field: 'class_name', size: 20 }, aggs: { outcomes: { terms: { field: 'status', size: 10 } } } } },
+  });
+  const total = typeof result.hits.total === 'number' ? result.hits.total : (result.hits.total?.value ?? 0);
+  const buckets = (result.aggregations?.classes as { buckets: { key: string; doc_count: number; outcomes: { buckets: { key: string; doc_count: number }[] } }[] }).buckets;
+  const rows = buckets.map((b) => `  ${b.key.padEnd(28)} ${formatCount(b.doc_count).padStart(8)}   ${b.outcomes.buckets.map((o) => `${o.key} ${formatCount(o.doc_count)}`).join(', ')}`);
+  const sample = await client.search({ index, size: 1, query: { bool: { filter: [query, { term: { class_uid: 3002 } }, { term: { status_id: 2 } }] } } });
+  const doc = sample.hits.hits[0]?._source;
+  return [
+    '',
+    `What landed in Elasticsearch (index pattern ${index}, tenant ${org}): ${formatCount(total)} activity documents`,
+    '',
+    '  class                           count   outcomes',
+    ...rows,
+    '',
+    doc ? `A failed sign-in, as analysts see it:\n${JSON.stringify(doc, null, 2)}\n` : '',
+  ].join('\n');
+}
+
+function realOrgHelp(configFile: string): string {
+  return `
+To forward a real Okta org:
+  1. copy config/example.json and keep one org: its "domain" (acme.okta.com) and an API token of a
+     Read-only or Report administrator in the variable that "tokenEnv" names (or an OAuth service app);
+  2. set kafka.brokers and elasticsearch.nodes to your clusters (secrets through their environment variables);
+  3. okta-forwarder check --config your.json   then   okta-forwarder run --config your.json
+The demo's own configuration is in ${configFile}.
+`;
+}

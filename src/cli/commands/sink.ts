@@ -1,0 +1,21 @@
+import { loadConfig } from '../../config/index.js';
+import { startSink } from '../../sink/run.js';
+import type { CommandContext } from '../context.js';
+import { runService, type Service, type ServiceDeps } from '../service.js';
+
+/** `okta-forwarder sink`: a member of the sink's consumer group, until SIGINT/SIGTERM. */
+export async function sinkCommand(context: CommandContext): Promise<number> {
+  return runService('sink', loadConfig({ file: context.configFile }), (deps) => startSinkService(deps, context.flags['keep-raw'] === true));
+}
+
+export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Promise<Service> {
+  const sink = await startSink({ ...deps, keepRaw });
+  return {
+    done: sink.done,
+    stop: () => sink.stop(),
+    readiness: () => {
+      const stats = sink.stats();
+      return { ready: !stats.waitingForElasticsearch, detail: { sink: stats } };
+    },
+  };
+}

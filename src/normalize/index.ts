@@ -1,0 +1,10 @@
+/**
+ * Normalization: one Okta System Log LogEvent -> one OCSF activity document for Elasticsearch.
+ * The mapping is documented field by field in schemas/activity-schema.md; the classification
+ * table is classification.ts, the value tables value-tables.ts, the `published` rule
+ * published-time.ts. Pure functions: no I/O.
+ */
+export { OCSF_VERSION } from './ocsf-version.js';
+export { normalizeEvent, type ActivityDocument, type NormalizeOptions } from './normalize-event.js';
+export { indexFor } from './index-name.js';
+export { CLASSIFICATION_TABLE, EVENT_CLASSES, classify } from './classification.js';

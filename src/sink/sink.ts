@@ -1,0 +1,256 @@
+import { createHash } from 'node:crypto';
+import type { Client } from '@elastic/elasticsearch';
+import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { OktaEventCodec } from '../avro/index.js';
+import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
+import { ForwarderError } from '../errors.js';
+import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
+import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import type { SinkTelemetry } from './telemetry.js';
+
+export interface SinkOptions {
+  kafka: Kafka;
+  elasticsearch: Client;
+  codec: OktaEventCodec;
+  telemetry: SinkTelemetry;
+  eventsTopic: string;
+  deadLetterTopic: string;
+  groupId: string;
+  sessionTimeoutMs: number;
+  indexPrefix: string;
+  /** Keep the original Okta event in each document (raw_data). */
+  keepRaw: boolean;
+  /** Bounds of one `_bulk` request. */
+  maxRecords?: number;
+  maxBytes?: number;
+  retry?: RetryPolicy;
+  random?: () => number;
+}
+
+export interface SinkStats {
+  /** Records received from Kafka; minus the settled ones, what the sink holds in memory. */
+  fetched: number;
+  indexed: number;
+  deadLettered: number;
+  retried: number;
+  /** True while Elasticsearch does not take documents and the sink waits. */
+  waitingForElasticsearch: boolean;
+}
+
+/** A running sink: awaitable, with live stats and stop(). */
+export interface SinkHandle {
+  readonly done: Promise<void>;
+  stats(): SinkStats;
+  /** Finishes or abandons the batch in flight, commits what is settled, leaves the group. */
+  stop(): Promise<void>;
+}
+
+/** A record of the batch in flight, from its Kafka offset to its fate. */
+interface Pending {
+  message: KafkaMessage;
+  partition: number;
+  org: string;
+}
+
+/** Thrown inside a batch when stop() abandons it: its offsets stay uncommitted, another member redoes it. */
+class Abandoned extends Error {}
+
+/**
+ * The sink: a consumer group member that reads the poller's records with read_committed, decodes
+ * and normalizes them, and indexes them into Elasticsearch with the Okta uuid as `_id`.
+ *
+ * Per record, one of two ends: indexed, or dead-lettered (does not decode, does not normalize,
+ * rejected by Elasticsearch as a document) with the original bytes and headers saying why. A
+ * batch's offsets are committed only when every record in it has one of those ends. 429s, 5xx and
+ * an unreachable Elasticsearch are retried with capped backoff, forever: nothing is dropped, and
+ * while it waits no more is fetched, so memory stays bounded.
+ */
+export class ActivitySink {
+  private consumer: Consumer | undefined;
+  private producer: Producer | undefined;
+  private stopping = false;
+  private readonly abort = new AbortController();
+  private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false };
+
+  constructor(private readonly options: SinkOptions) {}
+
+  /** Connects and joins the group; called again after a crash, the counts carry on. */
+  async start(): Promise<SinkHandle> {
+    const { kafka, eventsTopic, groupId } = this.options;
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    await this.producer.connect();
+    const consumer = kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 10)),
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: eventsTopic, fromBeginning: true });
+    const crashed = new Promise<never>((_, reject) =>
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      }),
+    );
+    crashed.catch(() => undefined);
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }) =>
+        this.handleBatch(batch, heartbeat, () => isRunning() && !isStale(), resolveOffset),
+    });
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      (stopped ??= (async () => {
+        this.stopping = true;
+        this.abort.abort();
+        await consumer.disconnect();
+        await this.producer?.disconnect();
+      })());
+    const done = Promise.race([crashed, new Promise<void>((resolve) => consumer.on(consumer.events.STOP, () => resolve()))]);
+    return { done, stats: () => ({ ...this.counts }), stop };
+  }
+
+  /** One fetched batch of one partition, in chunks bounded by count and bytes; each chunk settled, then committed. */
+  private async handleBatch(batch: Batch, heartbeat: () => Promise<void>, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
+    // Keep the group membership while a bulk request or its retries take long (an Elasticsearch
+    // outage): a member that stops heartbeating loses its partitions.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(500, Math.floor(this.options.sessionTimeoutMs / 5)));
+    try {
+      await this.processBatch(batch, heartbeat, running, resolveOffset);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  private async processBatch(batch: Batch, heartbeat: () => Promise<void>, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
+    const maxRecords = this.options.maxRecords ?? 1000;
+    const maxBytes = this.options.maxBytes ?? 5 * 1024 * 1024;
+    let chunk: Pending[] = [];
+    let bytes = 0;
+    const flush = async () => {
+      if (chunk.length === 0) return;
+      await this.settle(chunk, heartbeat, running);
+      const last = chunk[chunk.length - 1] as Pending;
+      await this.commit(batch.topic, batch.partition, last.message.offset, batch.highWatermark);
+      // Moves KafkaJS's fetch position past the settled records (committing alone does not).
+      resolveOffset(last.message.offset);
+      chunk = [];
+      bytes = 0;
+    };
+    for (const message of batch.messages) {
+      if (!running() || this.stopping) break;
+      chunk.push({ message, partition: batch.partition, org: header(message.headers, 'org') ?? 'unknown' });
+      this.counts.fetched += 1;
+      bytes += message.value?.length ?? 0;
+      if (chunk.length >= maxRecords || bytes >= maxBytes) await flush();
+    }
+    if (running() && !this.stopping) await flush();
+  }
+
+  /** Gives every record of the chunk its end: indexed or dead-lettered. Retries until it can. */
+  private async settle(chunk: Pending[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+    const items: BulkItem<Pending>[] = [];
+    const deadLetters: { pending: Pending; stage: string; reason: string; errorType: string }[] = [];
+    for (const pending of chunk) {
+      const prepared = this.prepare(pending);
+      if ('document' in prepared) items.push(prepared);
+      else deadLetters.push({ pending, ...prepared });
+    }
+    let toSend = items;
+    for (let attempt = 1; toSend.length > 0; attempt += 1) {
+      const started = performance.now();
+      const outcome = await bulkIndex(this.options.elasticsearch, toSend);
+      this.options.telemetry.bulk((performance.now() - started) / 1000, outcome);
+      this.counts.indexed += outcome.indexed.length;
+      for (const failure of outcome.rejected) {
+        deadLetters.push({ pending: failure.item.ref, stage: 'index', reason: failure.reason, errorType: failure.type });
+      }
+      toSend = outcome.retriable.map((failure) => failure.item);
+      if (toSend.length === 0) break;
+      this.counts.retried += toSend.length;
+      this.counts.waitingForElasticsearch = outcome.indexed.length === 0;
+      const waitMs = retryDelayMs(this.options.retry ?? RETRY_POLICIES.kafka, attempt, this.options.random);
+      this.options.telemetry.retrying(outcome.retriable as ItemFailure<unknown>[], attempt, waitMs);
+      await this.wait(waitMs, heartbeat, running);
+    }
+    this.counts.waitingForElasticsearch = false;
+    if (deadLetters.length > 0) await this.deadLetter(deadLetters, heartbeat, running);
+  }
+
+  /** Decodes and normalizes one record; what cannot be is dead-lettered with the stage and the reason. */
+  private prepare(pending: Pending): BulkItem<Pending> | { stage: string; reason: string; errorType: string } {
+    const value = pending.message.value;
+    if (!value) return { stage: 'decode', reason: 'the record has no value', errorType: 'empty_record' };
+    let event: Record<string, unknown>;
+    try {
+      event = this.options.codec.decode(value);
+    } catch (err) {
+      return { stage: 'decode', reason: (err as Error).message, errorType: (err as ForwarderError).code ?? 'decode_error' };
+    }
+    let document: ActivityDocument;
+    try {
+      document = normalizeEvent(event, { org: pending.org, keepRaw: this.options.keepRaw });
+    } catch (err) {
+      return { stage: 'normalize', reason: (err as Error).message, errorType: (err as ForwarderError).code ?? 'normalize_error' };
+    }
+    const uuid = typeof event.uuid === 'string' && event.uuid !== '' ? event.uuid : undefined;
+    // Without a uuid, the record's own bytes name it: a replay still overwrites, never doubles.
+    const id = uuid ?? createHash('sha256').update(value).digest('base64url');
+    return { index: indexFor(this.options.indexPrefix, document), id, document, ref: pending };
+  }
+
+  private async deadLetter(entries: { pending: Pending; stage: string; reason: string; errorType: string }[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+    const messages = entries.map(({ pending, stage, reason, errorType }) => ({
+      key: pending.message.key,
+      value: pending.message.value,
+      headers: {
+        ...pending.message.headers,
+        stage,
+        reason: reason.slice(0, 1000),
+        'error.type': errorType,
+        'source.topic': this.options.eventsTopic,
+        'source.partition': String(pending.partition),
+        'source.offset': pending.message.offset,
+      },
+    }));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.producer?.send({ topic: this.options.deadLetterTopic, messages });
+        break;
+      } catch (err) {
+        const waitMs = retryDelayMs(RETRY_POLICIES.kafka, attempt, this.options.random);
+        this.options.telemetry.deadLetterFailed(err as Error, waitMs);
+        await this.wait(waitMs, heartbeat, running);
+      }
+    }
+    this.counts.deadLettered += entries.length;
+    this.options.telemetry.deadLettered(entries.map(({ stage, errorType, pending }) => ({ stage, errorType, offset: pending.message.offset, partition: pending.partition })));
+  }
+
+  /** Waits between retries while keeping the group membership; stop() or a rebalance abandons the batch. */
+  private async wait(ms: number, heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
+      await heartbeat().catch(() => undefined);
+      await interruptibleSleep(Math.min(1000, deadline - Date.now()), this.abort.signal);
+    }
+    if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
+  }
+
+  private async commit(topic: string, partition: number, lastOffset: string, highWatermark: string): Promise<void> {
+    const next = (BigInt(lastOffset) + 1n).toString();
+    await this.consumer?.commitOffsets([{ topic, partition, offset: next }]);
+    this.options.telemetry.committed(topic, partition, BigInt(highWatermark) - BigInt(next));
+  }
+}
+
+function header(headers: IHeaders | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value[0] : value)?.toString();
+}

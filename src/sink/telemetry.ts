@@ -1,0 +1,80 @@
+import type { BulkOutcome, ItemFailure } from '../elasticsearch/bulk.js';
+import type { Logger } from '../logging/logger.js';
+import type { Metrics } from '../metrics/registry.js';
+
+/** Everything the sink reports, one method per occurrence: the log line and the metrics together. */
+export class SinkTelemetry {
+  private newestIndexedMs: number | undefined;
+  private elasticsearchUp: boolean | undefined;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.logger = logger.child({ component: 'sink' });
+    metrics.sinkEventTimeLag.reset();
+  }
+
+  started(details: { groupId: string; topic: string; indexPrefix: string }): void {
+    this.logger.info(details, 'sink started');
+  }
+
+  templateInstalled(prefix: string): void {
+    this.logger.info({ indexPrefix: prefix }, 'index template installed');
+  }
+
+  bulk(seconds: number, outcome: BulkOutcome<unknown>): void {
+    this.metrics.sinkBulkDuration.observe(seconds);
+    const reached = outcome.indexed.length > 0 || outcome.rejected.length > 0 || outcome.retriable.some((failure) => failure.status !== 0);
+    this.setElasticsearchUp(reached);
+    if (outcome.indexed.length === 0) return;
+    this.metrics.sinkRecords.inc({ outcome: 'indexed' }, outcome.indexed.length);
+    const now = this.now();
+    for (const item of outcome.indexed) {
+      const time = item.document.time;
+      if (typeof time !== 'number') continue;
+      this.metrics.sinkEndToEndLatency.observe(Math.max(0, (now - time) / 1000));
+      if (this.newestIndexedMs === undefined || time > this.newestIndexedMs) this.newestIndexedMs = time;
+    }
+    if (this.newestIndexedMs !== undefined) this.metrics.sinkEventTimeLag.set(Math.max(0, (now - this.newestIndexedMs) / 1000));
+  }
+
+  retrying(failures: ItemFailure<unknown>[], attempt: number, waitMs: number): void {
+    this.metrics.sinkRecords.inc({ outcome: 'retried' }, failures.length);
+    const first = failures[0];
+    this.logger.warn(
+      { records: failures.length, attempt, retryInMs: waitMs, status: first?.status, errorType: first?.type },
+      `Elasticsearch did not take ${failures.length} document(s) (${first?.reason ?? 'unknown'}): retrying; nothing is committed meanwhile`,
+    );
+  }
+
+  deadLettered(entries: { stage: string; errorType: string; partition: number; offset: string }[]): void {
+    this.metrics.sinkRecords.inc({ outcome: 'dead_lettered' }, entries.length);
+    for (const entry of entries) this.logger.warn(entry, 'record sent to the dead-letter topic');
+  }
+
+  deadLetterFailed(error: Error, waitMs: number): void {
+    this.logger.warn({ err: error, retryInMs: waitMs }, 'writing to the dead-letter topic failed; retrying');
+  }
+
+  committed(topic: string, partition: number, lag: bigint): void {
+    this.metrics.sinkConsumerLag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag));
+  }
+
+  lag(topic: string, partition: number, lag: number): void {
+    this.metrics.sinkConsumerLag.set({ topic, partition: String(partition) }, Math.max(0, lag));
+  }
+
+  stopped(): void {
+    this.logger.info('sink stopped');
+  }
+
+  private setElasticsearchUp(up: boolean): void {
+    this.metrics.sinkElasticsearchUp.set(up ? 1 : 0);
+    if (this.elasticsearchUp === up) return;
+    this.elasticsearchUp = up;
+    if (up) this.logger.info('Elasticsearch is taking documents');
+    else this.logger.error('Elasticsearch is unreachable: the sink waits and retries; consumption is paused meanwhile');
+  }
+}
