@@ -53,6 +53,18 @@ interface Pending {
   org: string;
 }
 
+interface DeadLetterEntry {
+  pending: Pending;
+  stage: string;
+  reason: string;
+  errorType: string;
+}
+
+interface PreparedChunk {
+  items: BulkItem<Pending>[];
+  deadLetters: DeadLetterEntry[];
+}
+
 /** Thrown inside a batch when stop() abandons it: its offsets stay uncommitted, another member redoes it. */
 class Abandoned extends Error {}
 
@@ -126,41 +138,59 @@ export class ActivitySink {
     }
   }
 
+  /**
+   * Splits the batch into chunks bounded by count and bytes and settles them in order. The next
+   * chunk is decoded and normalized while Elasticsearch works on the current one's `_bulk`, so
+   * the CPU work of the sink and Elasticsearch's indexing overlap.
+   */
   private async processBatch(batch: Batch, heartbeat: () => Promise<void>, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
     const maxRecords = this.options.maxRecords ?? 1000;
     const maxBytes = this.options.maxBytes ?? 5 * 1024 * 1024;
+    const chunks: Pending[][] = [];
     let chunk: Pending[] = [];
     let bytes = 0;
-    const flush = async () => {
-      if (chunk.length === 0) return;
-      await this.settle(chunk, heartbeat, running);
-      const last = chunk[chunk.length - 1] as Pending;
+    for (const message of batch.messages) {
+      chunk.push({ message, partition: batch.partition, org: header(message.headers, 'org') ?? 'unknown' });
+      bytes += message.value?.length ?? 0;
+      if (chunk.length >= maxRecords || bytes >= maxBytes) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+    }
+    if (chunk.length > 0) chunks.push(chunk);
+
+    let next = chunks[0] ? this.prepareChunk(chunks[0]) : undefined;
+    for (let i = 0; i < chunks.length && next; i += 1) {
+      if (!running() || this.stopping) return;
+      const current = next;
+      const settling = this.settle(current, heartbeat, running);
+      settling.catch(() => undefined);
+      next = chunks[i + 1] ? this.prepareChunk(chunks[i + 1] as Pending[]) : undefined;
+      await settling;
+      const last = (chunks[i] as Pending[]).at(-1) as Pending;
       await this.commit(batch.topic, batch.partition, last.message.offset, batch.highWatermark);
       // Moves KafkaJS's fetch position past the settled records (committing alone does not).
       resolveOffset(last.message.offset);
-      chunk = [];
-      bytes = 0;
-    };
-    for (const message of batch.messages) {
-      if (!running() || this.stopping) break;
-      chunk.push({ message, partition: batch.partition, org: header(message.headers, 'org') ?? 'unknown' });
-      this.counts.fetched += 1;
-      bytes += message.value?.length ?? 0;
-      if (chunk.length >= maxRecords || bytes >= maxBytes) await flush();
     }
-    if (running() && !this.stopping) await flush();
+  }
+
+  /** Decodes and normalizes a chunk: documents to index, and what goes to the dead-letter topic. */
+  private prepareChunk(chunk: Pending[]): PreparedChunk {
+    this.counts.fetched += chunk.length;
+    const prepared: PreparedChunk = { items: [], deadLetters: [] };
+    for (const pending of chunk) {
+      const result = this.prepare(pending);
+      if ('document' in result) prepared.items.push(result);
+      else prepared.deadLetters.push({ pending, ...result });
+    }
+    return prepared;
   }
 
   /** Gives every record of the chunk its end: indexed or dead-lettered. Retries until it can. */
-  private async settle(chunk: Pending[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
-    const items: BulkItem<Pending>[] = [];
-    const deadLetters: { pending: Pending; stage: string; reason: string; errorType: string }[] = [];
-    for (const pending of chunk) {
-      const prepared = this.prepare(pending);
-      if ('document' in prepared) items.push(prepared);
-      else deadLetters.push({ pending, ...prepared });
-    }
-    let toSend = items;
+  private async settle(chunk: PreparedChunk, heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+    const deadLetters = [...chunk.deadLetters];
+    let toSend = chunk.items;
     for (let attempt = 1; toSend.length > 0; attempt += 1) {
       const started = performance.now();
       const outcome = await bulkIndex(this.options.elasticsearch, toSend);
@@ -203,7 +233,7 @@ export class ActivitySink {
     return { index: indexFor(this.options.indexPrefix, document), id, document, ref: pending };
   }
 
-  private async deadLetter(entries: { pending: Pending; stage: string; reason: string; errorType: string }[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+  private async deadLetter(entries: DeadLetterEntry[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
     const messages = entries.map(({ pending, stage, reason, errorType }) => ({
       key: pending.message.key,
       value: pending.message.value,

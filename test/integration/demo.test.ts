@@ -14,7 +14,8 @@ describe('okta-forwarder demo', () => {
     expect(total, result.stdout.slice(0, 2000)).not.toBeNull();
     // The history, plus whatever live traffic arrived meanwhile.
     expect(Number(total![2]!.replaceAll(',', ''))).toBeGreaterThanOrEqual(3000);
-    expect(result.stdout).toMatch(/Authentication +[\d,]+ +Success [\d,]+, Failure [\d,]+/);
+    expect(result.stdout).toMatch(/Authentication +[\d,]+ +.*Success [\d,]+/);
+    expect(result.stdout).toMatch(/Failure [\d,]+/);
     expect(result.stdout).toMatch(/A failed sign-in, as analysts see it:\n\{/);
     expect(result.stdout).toContain('To forward a real Okta org');
     expect(result.stderr).toContain('demo: stopping');
