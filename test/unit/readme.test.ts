@@ -29,3 +29,17 @@ describe('README', () => {
     expect(readme).toContain('npm test ');
   });
 });
+
+describe('README for analysts', () => {
+  const demote = (markdown: string) => markdown.replace(/^(#+) /gm, '#$1 ');
+  for (const [marker, file] of [
+    ['activity-schema', 'schemas/activity-schema.md'],
+    ['queries', 'schemas/queries.md'],
+  ] as const) {
+    it(`holds ${file}, headings one level down`, () => {
+      const match = new RegExp(`<!-- ${marker}:start -->\\n([\\s\\S]*?)<!-- ${marker}:end -->`).exec(readme);
+      expect(match, `the README has no ${marker} markers`).not.toBeNull();
+      expect(match?.[1]).toBe(demote(readFileSync(join(PROJECT_ROOT, file), 'utf8')));
+    });
+  }
+});
