@@ -1,22 +1,13 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { PROJECT_ROOT } from '../support/cli.js';
+import { freePort } from '../support/net.js';
 import { writeTestConfig } from '../support/forwarder.js';
 import { elasticsearchEndpoint } from '../support/stack.js';
 import { uniqueName, waitFor } from '../support/wait.js';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('okta-forwarder run', () => {
   let sim: SimulatorHandle | undefined;

@@ -1,23 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/kafka/client.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { PROJECT_ROOT } from '../support/cli.js';
+import { freePort } from '../support/net.js';
 import { duplicates, readCheckpointHistory, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
 import { uniqueName, waitFor } from '../support/wait.js';
 
 const DAY = 86_400_000;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 const EVENTS = 100_000;
 
 /** `okta-forwarder poll` as a user runs it, with its stdout collected. */

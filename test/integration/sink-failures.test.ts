@@ -2,14 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
-import { Partitioners } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { loadConfig, type ForwarderConfig } from '../../src/config/index.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { eventMessage } from '../../src/kafka/messages.js';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
-import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { startSimulator } from '../../src/simulator/index.js';
@@ -17,6 +15,7 @@ import { startSink } from '../../src/sink/run.js';
 import { stackSettings } from '../../src/stack/settings.js';
 import { down, up } from '../../src/stack/stack.js';
 import { PROJECT_ROOT } from '../support/cli.js';
+import { produceToEventsTopic } from '../support/forwarder.js';
 import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
 import { tempDir } from '../support/temp.js';
 import { uniqueName, waitFor } from '../support/wait.js';
@@ -55,17 +54,7 @@ async function produceGenerated(config: ForwarderConfig, count: number): Promise
   const events = sim.generate(count, { from: Date.now() - 10 * 86_400_000, to: Date.now() - 1000 });
   await sim.close();
   const codec = createOktaEventCodec();
-  const kafka = createKafka(config.kafka);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config.kafka);
-  await admin.disconnect();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  for (let i = 0; i < events.length; i += 1000) {
-    await producer.send({ topic: config.kafka.topics.events, messages: events.slice(i, i + 1000).map((event) => eventMessage('acme', event, codec)) });
-  }
-  await producer.disconnect();
+  await produceToEventsTopic(config, events.map((event) => eventMessage('acme', event, codec)));
 }
 
 async function indexedCount(client: Client, prefix: string): Promise<number> {

@@ -1,18 +1,17 @@
 import { Client } from '@elastic/elasticsearch';
-import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { loadConfig, type ForwarderConfig } from '../../src/config/index.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { eventMessage } from '../../src/kafka/messages.js';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
-import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { indexFor, normalizeEvent } from '../../src/normalize/index.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { startSink } from '../../src/sink/run.js';
 import type { SinkHandle } from '../../src/sink/sink.js';
+import { produceToEventsTopic } from '../support/forwarder.js';
 import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
 import { uniqueName, waitFor } from '../support/wait.js';
 
@@ -34,17 +33,6 @@ function sinkConfig(): ForwarderConfig {
       ELASTICSEARCH_INDEX_PREFIX: uniqueName('it-activity'),
     },
   }).config;
-}
-
-async function produce(kafka: Kafka, config: ForwarderConfig, messages: Message[]) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config.kafka);
-  await admin.disconnect();
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  await producer.connect();
-  for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic: config.kafka.topics.events, messages: messages.slice(i, i + 1000) });
-  await producer.disconnect();
 }
 
 async function generated(count: number) {
@@ -81,10 +69,9 @@ describe('the sink against the real Kafka and Elasticsearch', () => {
 
   it('indexes every event once into daily indices by its own time, and a replay of the whole topic leaves the count unchanged', async () => {
     const config = sinkConfig();
-    const kafka = createKafka(config.kafka);
     const codec = createOktaEventCodec();
     const events = await generated(3_000);
-    await produce(kafka, config, events.map((event) => eventMessage('acme', event, codec)));
+    await produceToEventsTopic(config, events.map((event) => eventMessage('acme', event, codec)));
     const client = esClient();
     cleanups.push(async () => void (await client.indices.delete({ index: `${config.elasticsearch.indexPrefix}-*` }).catch(() => undefined)));
 
@@ -124,7 +111,7 @@ describe('the sink against the real Kafka and Elasticsearch', () => {
 
     const messages = events.map((event) => eventMessage('acme', event, codec));
     messages.splice(100, 0, { key: 'garbage', value: Buffer.from('not an avro record at all'), headers: { org: 'acme' } });
-    await produce(kafka, config, messages);
+    await produceToEventsTopic(config, messages);
     const metrics = createMetrics();
     const handle = await sink(config, metrics);
     await waitFor(() => handle.stats().indexed + handle.stats().deadLettered === 201, 'every record settled', 60_000);

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import { Partitioners, type Kafka, type Message } from 'kafkajs';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { loadConfig, type ForwarderConfig } from '../../src/config/index.js';
 import { decodeCheckpoint, type Checkpoint } from '../../src/kafka/checkpoints.js';
+import { createKafka } from '../../src/kafka/client.js';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
+import { ensureTopics } from '../../src/kafka/topics.js';
 import { kafkaEndpoint } from './stack.js';
 import { tempDir } from './temp.js';
 import { uniqueName } from './wait.js';
@@ -89,4 +91,17 @@ export function duplicates(uuids: (string | undefined)[]): string[] {
     seen.add(uuid);
   }
   return [...twice];
+}
+
+/** Creates the configured topics and writes the records to the events topic, 1,000 per request (not transactional). */
+export async function produceToEventsTopic(config: ForwarderConfig, messages: Message[]): Promise<void> {
+  const kafka = createKafka(config.kafka);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, config.kafka);
+  await admin.disconnect();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic: config.kafka.topics.events, messages: messages.slice(i, i + 1000) });
+  await producer.disconnect();
 }
