@@ -139,9 +139,9 @@ export class ActivitySink {
   }
 
   /**
-   * Splits the batch into chunks bounded by count and bytes and settles them in order. The next
-   * chunk is decoded and normalized while Elasticsearch works on the current one's `_bulk`, so
-   * the CPU work of the sink and Elasticsearch's indexing overlap.
+   * Splits the batch into chunks bounded by count and bytes. The next chunk is decoded,
+   * normalized and sent while Elasticsearch works on the current one's `_bulk`, so the sink's CPU
+   * work and Elasticsearch's indexing overlap.
    */
   private async processBatch(batch: Batch, heartbeat: () => Promise<void>, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
     const maxRecords = this.options.maxRecords ?? 1000;
@@ -160,18 +160,28 @@ export class ActivitySink {
     }
     if (chunk.length > 0) chunks.push(chunk);
 
-    let next = chunks[0] ? this.prepareChunk(chunks[0]) : undefined;
-    for (let i = 0; i < chunks.length && next; i += 1) {
-      if (!running() || this.stopping) return;
-      const current = next;
-      const settling = this.settle(current, heartbeat, running);
-      settling.catch(() => undefined);
-      next = chunks[i + 1] ? this.prepareChunk(chunks[i + 1] as Pending[]) : undefined;
-      await settling;
-      const last = (chunks[i] as Pending[]).at(-1) as Pending;
-      await this.commit(batch.topic, batch.partition, last.message.offset, batch.highWatermark);
+    // Up to two chunks in flight: one being indexed while the next is normalized and sent.
+    // Offsets are committed strictly in order, each once its chunk and all before it are settled.
+    const inFlight: { settled: Promise<void>; last: Pending }[] = [];
+    const commitOldest = async () => {
+      const oldest = inFlight.shift() as { settled: Promise<void>; last: Pending };
+      await oldest.settled;
+      await this.commit(batch.topic, batch.partition, oldest.last.message.offset, batch.highWatermark);
       // Moves KafkaJS's fetch position past the settled records (committing alone does not).
-      resolveOffset(last.message.offset);
+      resolveOffset(oldest.last.message.offset);
+    };
+    try {
+      for (const current of chunks) {
+        if (!running() || this.stopping) break;
+        const settled = this.settle(this.prepareChunk(current), heartbeat, running);
+        settled.catch(() => undefined);
+        inFlight.push({ settled, last: current.at(-1) as Pending });
+        if (inFlight.length >= 2) await commitOldest();
+      }
+      while (inFlight.length > 0 && running() && !this.stopping) await commitOldest();
+    } finally {
+      // What is still in flight when stopping or losing the partition is abandoned, uncommitted.
+      await Promise.allSettled(inFlight.map((entry) => entry.settled));
     }
   }
 
