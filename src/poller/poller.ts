@@ -164,7 +164,6 @@ export class OrgPoller {
       try {
         page = await (prefetched ?? this.fetch(url));
       } catch (err) {
-        prefetched = undefined;
         failures += 1;
         url = await this.handleFailure(err, url, failures);
         continue;

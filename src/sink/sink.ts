@@ -90,6 +90,7 @@ export class ActivitySink {
   /** Connects and joins the group; called again after a crash, the counts carry on. */
   async start(): Promise<SinkHandle> {
     const { kafka, eventsTopic, groupId } = this.options;
+    await this.producer?.disconnect().catch(() => undefined);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
     await this.producer.connect();
     const consumer = kafka.consumer({
@@ -132,7 +133,7 @@ export class ActivitySink {
     // outage): a member that stops heartbeating loses its partitions.
     const beat = setInterval(() => void heartbeat().catch(() => undefined), Math.max(500, Math.floor(this.options.sessionTimeoutMs / 5)));
     try {
-      await this.processBatch(batch, heartbeat, running, resolveOffset);
+      await this.processBatch(batch, running, resolveOffset);
     } finally {
       clearInterval(beat);
     }
@@ -143,7 +144,7 @@ export class ActivitySink {
    * normalized and sent while Elasticsearch works on the current one's `_bulk`, so the sink's CPU
    * work and Elasticsearch's indexing overlap.
    */
-  private async processBatch(batch: Batch, heartbeat: () => Promise<void>, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
+  private async processBatch(batch: Batch, running: () => boolean, resolveOffset: (offset: string) => void): Promise<void> {
     const maxRecords = this.options.maxRecords ?? 1000;
     const maxBytes = this.options.maxBytes ?? 5 * 1024 * 1024;
     const chunks: Pending[][] = [];
@@ -173,7 +174,7 @@ export class ActivitySink {
     try {
       for (const current of chunks) {
         if (!running() || this.stopping) break;
-        const settled = this.settle(this.prepareChunk(current), heartbeat, running);
+        const settled = this.settle(this.prepareChunk(current), running);
         settled.catch(() => undefined);
         inFlight.push({ settled, last: current.at(-1) as Pending });
         if (inFlight.length >= 2) await commitOldest();
@@ -198,7 +199,7 @@ export class ActivitySink {
   }
 
   /** Gives every record of the chunk its end: indexed or dead-lettered. Retries until it can. */
-  private async settle(chunk: PreparedChunk, heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+  private async settle(chunk: PreparedChunk, running: () => boolean): Promise<void> {
     const deadLetters = [...chunk.deadLetters];
     let toSend = chunk.items;
     for (let attempt = 1; toSend.length > 0; attempt += 1) {
@@ -215,10 +216,10 @@ export class ActivitySink {
       this.counts.waitingForElasticsearch = outcome.indexed.length === 0;
       const waitMs = retryDelayMs(this.options.retry ?? RETRY_POLICIES.kafka, attempt, this.options.random);
       this.options.telemetry.retrying(outcome.retriable as ItemFailure<unknown>[], attempt, waitMs);
-      await this.wait(waitMs, heartbeat, running);
+      await this.wait(waitMs, running);
     }
     this.counts.waitingForElasticsearch = false;
-    if (deadLetters.length > 0) await this.deadLetter(deadLetters, heartbeat, running);
+    if (deadLetters.length > 0) await this.deadLetter(deadLetters, running);
   }
 
   /** Decodes and normalizes one record; what cannot be is dead-lettered with the stage and the reason. */
@@ -243,7 +244,7 @@ export class ActivitySink {
     return { index: indexFor(this.options.indexPrefix, document), id, document, ref: pending };
   }
 
-  private async deadLetter(entries: DeadLetterEntry[], heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+  private async deadLetter(entries: DeadLetterEntry[], running: () => boolean): Promise<void> {
     const messages = entries.map(({ pending, stage, reason, errorType }) => ({
       key: pending.message.key,
       value: pending.message.value,
@@ -264,19 +265,18 @@ export class ActivitySink {
       } catch (err) {
         const waitMs = retryDelayMs(RETRY_POLICIES.kafka, attempt, this.options.random);
         this.options.telemetry.deadLetterFailed(err as Error, waitMs);
-        await this.wait(waitMs, heartbeat, running);
+        await this.wait(waitMs, running);
       }
     }
     this.counts.deadLettered += entries.length;
     this.options.telemetry.deadLettered(entries.map(({ stage, errorType, pending }) => ({ stage, errorType, offset: pending.message.offset, partition: pending.partition })));
   }
 
-  /** Waits between retries while keeping the group membership; stop() or a rebalance abandons the batch. */
-  private async wait(ms: number, heartbeat: () => Promise<void>, running: () => boolean): Promise<void> {
+  /** Waits between retries (handleBatch keeps heartbeating meanwhile); stop() or a rebalance abandons the batch. */
+  private async wait(ms: number, running: () => boolean): Promise<void> {
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
-      await heartbeat().catch(() => undefined);
       await interruptibleSleep(Math.min(1000, deadline - Date.now()), this.abort.signal);
     }
     if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
