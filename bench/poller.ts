@@ -16,6 +16,7 @@ import { createOktaEventCodec } from '../src/avro/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createKafka } from '../src/kafka/client.js';
 import { eventMessage } from '../src/kafka/messages.js';
+import { keyHashPartitioner } from '../src/kafka/partitioner.js';
 import { stackSettings } from '../src/stack/settings.js';
 import { readEndpoints } from '../src/stack/stack.js';
 import { startSimulator } from '../src/simulator/index.js';
@@ -56,7 +57,8 @@ async function plainProduce(): Promise<number> {
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
   await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // The poller's partitioner, so that both sides do the same work per record.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
   await producer.connect();
   const started = performance.now();
   for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, messages: messages.slice(i, i + 1000) });

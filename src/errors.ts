@@ -25,6 +25,11 @@ export const ERROR_CODES = [
   // Avro records.
   'OF_AVRO_ENCODE',
   'OF_AVRO_DECODE',
+  // The Confluent schema registry (optional): what the poller and the sink branch on.
+  'OF_SCHEMA_REGISTRY_UNREACHABLE',
+  'OF_SCHEMA_REGISTRY_UNAUTHORIZED',
+  'OF_SCHEMA_REGISTRY_INCOMPATIBLE',
+  'OF_SCHEMA_REGISTRY_REFUSED',
   // Kafka.
   'OF_KAFKA_TOPIC',
   'OF_KAFKA_PUBLISH',

@@ -4,9 +4,14 @@ import type { OktaEventCodec } from './index.js';
 import { describeValue, findNonJsonValue, isPlainObject, NotJsonError } from './json-text.js';
 import { compileSchemaVersion, type SchemaVersion } from './schema-versions.js';
 import { MalformedRecordError } from './value-mappings.js';
-import { readWriterSchemaReference, SINGLE_OBJECT_HEADER_LENGTH, singleObjectHeader } from './wire-format.js';
+import { confluentHeader, readWriterSchemaReference, singleObjectHeader } from './wire-format.js';
 
-export type ConfluentSchemaResolver = (id: number) => object | undefined;
+/**
+ * A Confluent schema id to the schema registered under it (the parsed .avsc, or its JSON text);
+ * undefined when it is not known. May throw an Error whose message says why the id cannot be
+ * resolved (it becomes the decode error's reason).
+ */
+export type ConfluentSchemaResolver = (id: number) => object | string | undefined;
 
 /** Encoding writes into one reused buffer, then copies out exactly the record's bytes. */
 const SCRATCH_BYTES = 64 * 1024;
@@ -22,7 +27,9 @@ const SCRATCH_RETAINED_MAX_BYTES = 1024 * 1024;
 export class AvroOktaEventCodec implements OktaEventCodec {
   readonly fingerprint: Buffer;
   readonly schemaVersion: number;
+  readonly confluentSchemaId: number | undefined;
   private readonly current: SchemaVersion;
+  /** What every encoded record starts with: the single-object header, or the Confluent header with the registry's id; the body follows it. */
   private readonly header: Buffer;
   private scratch: Buffer;
   private readonly confluentWriters = new Map<number, SchemaVersion>();
@@ -30,11 +37,14 @@ export class AvroOktaEventCodec implements OktaEventCodec {
   constructor(
     private readonly versions: readonly SchemaVersion[],
     private readonly confluentSchemas: ConfluentSchemaResolver | undefined,
+    /** The id the registry gave the current schema: encode in the Confluent wire format with it. */
+    encodeWithConfluentId?: number,
   ) {
     this.current = versions[versions.length - 1]!;
     this.schemaVersion = this.current.version!;
+    this.confluentSchemaId = encodeWithConfluentId;
     this.fingerprint = Buffer.from(this.current.fingerprint);
-    this.header = singleObjectHeader(this.current.fingerprint);
+    this.header = encodeWithConfluentId === undefined ? singleObjectHeader(this.current.fingerprint) : confluentHeader(encodeWithConfluentId);
     this.scratch = this.newScratch(SCRATCH_BYTES);
   }
 
@@ -48,7 +58,7 @@ export class AvroOktaEventCodec implements OktaEventCodec {
     } catch (error) {
       throw encodeError(event, error);
     }
-    return this.writeSingleObject(record);
+    return this.writeRecord(record);
   }
 
   decode(bytes: Buffer): Record<string, unknown> {
@@ -87,12 +97,13 @@ export class AvroOktaEventCodec implements OktaEventCodec {
     }
   }
 
-  private writeSingleObject(record: Record<string, unknown>): Buffer {
-    let end = this.current.type.encode(record, this.scratch, SINGLE_OBJECT_HEADER_LENGTH);
+  /** The header, then the body: the same body bytes whichever header the codec writes. */
+  private writeRecord(record: Record<string, unknown>): Buffer {
+    let end = this.current.type.encode(record, this.scratch, this.header.length);
     if (end < 0) {
       // avsc returns minus the number of missing bytes.
       this.scratch = this.newScratch(Math.max(this.scratch.length * 2, this.scratch.length - end));
-      end = this.current.type.encode(record, this.scratch, SINGLE_OBJECT_HEADER_LENGTH);
+      end = this.current.type.encode(record, this.scratch, this.header.length);
     }
     const bytes = Buffer.allocUnsafe(end);
     this.scratch.copy(bytes, 0, 0, end);
@@ -118,7 +129,7 @@ export class AvroOktaEventCodec implements OktaEventCodec {
     const cached = this.confluentWriters.get(schemaId);
     if (cached) return cached;
     if (!this.confluentSchemas) {
-      throw new Error(`Confluent wire format (schema id ${schemaId}), but this codec was given no Confluent schema resolver`);
+      throw new Error(`Confluent wire format (schema id ${schemaId}), but no schema registry is configured to look the id up: set schemaRegistry.url`);
     }
     let schema: unknown;
     try {

@@ -3,7 +3,7 @@
  * - Avro single-object encoding (Avro specification): C3 01, the schema's 8-byte CRC-64-AVRO
  *   fingerprint (little-endian), then the binary body. Used when there is no schema registry.
  * - Confluent wire format: magic byte 00, the registry's 4-byte big-endian schema id, then the
- *   binary body.
+ *   binary body. Used when a schema registry is configured (schemaRegistry.url).
  */
 
 export const SINGLE_OBJECT_MARKER = Buffer.from([0xc3, 0x01]);
@@ -36,4 +36,24 @@ export function readWriterSchemaReference(bytes: Buffer): WriterSchemaReference 
 /** Single-object header for a schema fingerprint. */
 export function singleObjectHeader(fingerprint: Buffer): Buffer {
   return Buffer.concat([SINGLE_OBJECT_MARKER, fingerprint]);
+}
+
+/** Largest Confluent schema id: the wire format holds a signed 32-bit integer, and registries hand out positive ones. */
+export const MAX_CONFLUENT_SCHEMA_ID = 0x7fffffff;
+
+/** Confluent header for a registry schema id. Throws a RangeError for an id the wire format cannot hold. */
+export function confluentHeader(schemaId: number): Buffer {
+  if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > MAX_CONFLUENT_SCHEMA_ID) {
+    throw new RangeError(`a Confluent schema id is an integer from 0 to ${MAX_CONFLUENT_SCHEMA_ID}, not ${String(schemaId)}`);
+  }
+  const header = Buffer.alloc(CONFLUENT_HEADER_LENGTH);
+  header[0] = CONFLUENT_MAGIC_BYTE;
+  header.writeInt32BE(schemaId, 1);
+  return header;
+}
+
+/** The schema id of a record in the Confluent wire format; undefined for anything else (single-object, empty, truncated). */
+export function confluentSchemaId(bytes: Uint8Array | null | undefined): number | undefined {
+  if (!bytes || bytes.length < CONFLUENT_HEADER_LENGTH || bytes[0] !== CONFLUENT_MAGIC_BYTE) return undefined;
+  return ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) | 0;
 }

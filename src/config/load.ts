@@ -74,10 +74,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const config: ForwarderConfig = { ...properties, okta: { orgs } };
 
   checkKafka(config, baseDir, problems);
+  checkSchemaRegistry(config, baseDir, problems, warnings);
   checkElasticsearch(config, baseDir, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
 
-  for (const secret of [config.kafka.sasl.password, config.elasticsearch.auth.password, config.elasticsearch.auth.apiKey]) {
+  for (const secret of [config.kafka.sasl.password, config.schemaRegistry.password, config.elasticsearch.auth.password, config.elasticsearch.auth.apiKey]) {
     registerSecret(secret);
   }
   for (const org of orgs) {
@@ -229,6 +230,20 @@ function checkKafka(config: ForwarderConfig, baseDir: string, problems: string[]
   if (config.kafka.eventsPartitions < 1) problems.push('kafka.eventsPartitions: must be at least 1');
   if (config.kafka.replicationFactor === 0 || config.kafka.replicationFactor < -1) {
     problems.push('kafka.replicationFactor: must be -1 (broker default) or at least 1');
+  }
+}
+
+function checkSchemaRegistry(config: ForwarderConfig, baseDir: string, problems: string[], warnings: string[]): void {
+  const registry = config.schemaRegistry;
+  if (registry.passwordFile !== '') registry.passwordFile = checkReadableFile(registry.passwordFile, 'schemaRegistry.passwordFile', baseDir, problems);
+  if ((registry.password !== '' || registry.passwordFile !== '') && registry.username === '') {
+    problems.push('schemaRegistry.username: a password is set but no user name');
+  }
+  if (registry.url === '') {
+    const unused = (['username', 'password', 'passwordFile', 'subject'] as const).filter((key) => registry[key] !== '');
+    if (unused.length > 0) {
+      warnings.push(`schemaRegistry.${unused.join(', schemaRegistry.')}: set, but schemaRegistry.url is empty, so no registry is used (records stay single-object encoded)`);
+    }
   }
 }
 

@@ -7,8 +7,8 @@ import convict from 'convict';
  * configuration reference is checked against this file by a test.
  *
  * Secrets are never required inline: Okta credentials are read from a file or from an
- * environment variable that the org names; Kafka and Elasticsearch passwords come from their
- * environment variables or from a file.
+ * environment variable that the org names; Kafka, schema registry and Elasticsearch passwords come
+ * from their environment variables or from a file.
  */
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -23,6 +23,23 @@ function splitList(value: unknown): unknown {
         .map((s) => s.trim())
         .filter((s) => s.length > 0)
     : value;
+}
+
+/** An http(s) URL without credentials; `expected` and `credentialSettings` word the error. */
+function checkHttpUrl(url: unknown, expected: string, credentialSettings: string): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = typeof url === 'string' ? new URL(url) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+    throw new Error(`${expected}; ${JSON.stringify(url)} is not`);
+  }
+  if (parsed.username || parsed.password) {
+    // Credentials in a URL end up in logs and process listings; they have settings of their own.
+    throw new Error(`must not carry credentials in the URL; use ${credentialSettings} instead`);
+  }
 }
 
 convict.addFormats({
@@ -40,23 +57,14 @@ convict.addFormats({
   'url-list': {
     validate(value: unknown) {
       if (!Array.isArray(value) || value.length === 0) throw new Error('must be a non-empty list of http(s) URLs');
-      for (const url of value) {
-        let parsed: URL | undefined;
-        try {
-          parsed = typeof url === 'string' ? new URL(url) : undefined;
-        } catch {
-          parsed = undefined;
-        }
-        if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-          throw new Error(`must be a list of http(s) URLs; ${JSON.stringify(url)} is not`);
-        }
-        if (parsed.username || parsed.password) {
-          // Credentials in a URL end up in logs and process listings; they have settings of their own.
-          throw new Error('must not carry credentials in the URL; use elasticsearch.auth.* instead');
-        }
-      }
+      for (const url of value) checkHttpUrl(url, 'must be a list of http(s) URLs', 'elasticsearch.auth.*');
     },
     coerce: splitList,
+  },
+  'optional-url': {
+    validate(value: unknown) {
+      if (value !== '') checkHttpUrl(value, 'must be empty or an http(s) URL', 'schemaRegistry.username and the password');
+    },
   },
   'org-list': {
     // Each element is checked against ORG_SCHEMA by loadConfig, which reports per-element keys.
@@ -294,6 +302,39 @@ export const CONFIG_SCHEMA = {
       format: 'nat',
       default: 30_000,
       env: 'KAFKA_CONSUMER_SESSION_TIMEOUT_MS',
+    },
+  },
+  schemaRegistry: {
+    url: {
+      doc: 'Confluent Schema Registry (or a compatible one) as an http(s) URL, such as "https://schema-registry.internal:8081"; empty: no registry, records are Avro single-object encoded. With one, the poller registers the record schema at start and writes the Confluent wire format, and the sink looks up the schema ids it does not know.',
+      format: 'optional-url',
+      default: '',
+      env: 'SCHEMA_REGISTRY_URL',
+    },
+    username: {
+      doc: 'Basic-auth user name for the registry (empty: no authentication).',
+      format: String,
+      default: '',
+      env: 'SCHEMA_REGISTRY_USERNAME',
+    },
+    password: {
+      doc: 'Basic-auth password for the registry. Set it through the environment variable, or use passwordFile.',
+      format: String,
+      default: '',
+      env: 'SCHEMA_REGISTRY_PASSWORD',
+      sensitive: true,
+    },
+    passwordFile: {
+      doc: 'File that holds the registry password (wins over password).',
+      format: String,
+      default: '',
+      env: 'SCHEMA_REGISTRY_PASSWORD_FILE',
+    },
+    subject: {
+      doc: 'Subject the record schema is registered under (empty: "<kafka.topics.events>-value", the TopicNameStrategy).',
+      format: String,
+      default: '',
+      env: 'SCHEMA_REGISTRY_SUBJECT',
     },
   },
   elasticsearch: {

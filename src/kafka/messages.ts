@@ -1,12 +1,35 @@
 import type { Message } from 'kafkajs';
 import type { OktaEventCodec } from '../avro/index.js';
 
+/** One Okta event, Avro-encoded, with what its Kafka record carries besides the value. */
+export interface EncodedEvent {
+  /** The event's uuid: the record key. Null when Okta sent none. */
+  key: string | null;
+  eventType: string | undefined;
+  published: string | undefined;
+  value: Buffer;
+}
+
+/** The event with the record's key and headers read from it. */
+export function encodeEvent(event: Record<string, unknown>, codec: OktaEventCodec): EncodedEvent {
+  return {
+    key: typeof event.uuid === 'string' ? event.uuid : null,
+    eventType: typeof event.eventType === 'string' ? event.eventType : undefined,
+    published: typeof event.published === 'string' ? event.published : undefined,
+    value: codec.encode(event),
+  };
+}
+
 /** The Kafka record of one Okta event, as the poller and `import` write it: key = uuid; headers org, eventType, published. */
 export function eventMessage(org: string, event: Record<string, unknown>, codec: OktaEventCodec): Message {
+  return encodedEventMessage(org, encodeEvent(event, codec));
+}
+
+export function encodedEventMessage(org: string, event: EncodedEvent): Message {
   const headers: Record<string, string> = { org };
-  if (typeof event.eventType === 'string') headers.eventType = event.eventType;
-  if (typeof event.published === 'string') headers.published = event.published;
-  return { key: typeof event.uuid === 'string' ? event.uuid : null, value: codec.encode(event), headers };
+  if (event.eventType !== undefined) headers.eventType = event.eventType;
+  if (event.published !== undefined) headers.published = event.published;
+  return { key: event.key, value: event.value, headers };
 }
 
 /** A dead-letter record: the original bytes, and headers that say where it came from and why. */

@@ -1,12 +1,15 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { ForwarderError } from '../errors.js';
-import type { OktaEventCodec } from '../avro/index.js';
+import { TRANSACTIONAL_RETRY } from './client.js';
+import { keyHashPartitioner } from './partitioner.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
-import { deadLetterMessage, eventMessage } from './messages.js';
+import { deadLetterMessage, encodedEventMessage, type EncodedEvent } from './messages.js';
 
 export interface PageToPublish {
-  /** The page's events, as Okta sent them. */
-  events: unknown[];
+  /** The page's events, Avro-encoded. */
+  events: EncodedEvent[];
+  /** Items of the page that cannot be event records (JSON text and why): dead-lettered in the same transaction. */
+  rejected: { json: string; reason: string }[];
   /** The cursor after this page; written in the same transaction. */
   checkpoint: Checkpoint;
 }
@@ -31,7 +34,7 @@ export class PagePublisher {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { org: string; transactionalId: string; eventsTopic: string; checkpointsTopic: string; deadLetterTopic: string; codec: OktaEventCodec },
+    private readonly options: { org: string; transactionalId: string; eventsTopic: string; checkpointsTopic: string; deadLetterTopic: string },
   ) {}
 
   async connect(): Promise<void> {
@@ -39,8 +42,9 @@ export class PagePublisher {
       transactionalId: this.options.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyHashPartitioner,
       transactionTimeout: 60_000,
+      retry: TRANSACTIONAL_RETRY,
     });
     await producer.connect();
     // Registering the transactional id now (not at the first page) is what fences a zombie and
@@ -53,7 +57,10 @@ export class PagePublisher {
   async publish(page: PageToPublish): Promise<PublishResult> {
     const producer = this.producer;
     if (!producer) throw new ForwarderError('OF_KAFKA_PUBLISH', `publishing for ${this.options.org}: the publisher is not connected`);
-    const { events, deadLetters } = this.toMessages(page.events);
+    const { org } = this.options;
+    const events = page.events.map((event) => encodedEventMessage(org, event));
+    // Nothing is dropped: what cannot be an event record is dead-lettered with the reason.
+    const deadLetters = page.rejected.map((item) => deadLetterMessage(org, item.json, { stage: 'poll', reason: item.reason }));
     const topicMessages = [
       { topic: this.options.eventsTopic, messages: events },
       { topic: this.options.checkpointsTopic, messages: [{ key: this.options.org, value: encodeCheckpoint(page.checkpoint) }] },
@@ -75,24 +82,6 @@ export class PagePublisher {
   async disconnect(): Promise<void> {
     await this.producer?.disconnect();
     this.producer = undefined;
-  }
-
-  /**
-   * Events become Avro records. An item Okta sent that is not a JSON object cannot be an event
-   * record; it goes to the dead-letter topic, as JSON text with the reason, in the same
-   * transaction: nothing is dropped and the rest of the page is published.
-   */
-  private toMessages(items: unknown[]): { events: Message[]; deadLetters: Message[] } {
-    const events: Message[] = [];
-    const deadLetters: Message[] = [];
-    for (const item of items) {
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        deadLetters.push(deadLetterMessage(this.options.org, JSON.stringify(item) ?? 'undefined', { stage: 'poll', reason: 'not a JSON object' }));
-      } else {
-        events.push(eventMessage(this.options.org, item as Record<string, unknown>, this.options.codec));
-      }
-    }
-    return { events, deadLetters };
   }
 
   private failure(what: string, err: unknown): ForwarderError {

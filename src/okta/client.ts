@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool } from 'undici';
 import { ForwarderError, type ErrorCode } from '../errors.js';
+import { describeBody, describeNetworkError } from '../http-errors.js';
 import type { Authenticator } from './auth.js';
 import { parseLinkHeaders } from './links.js';
+import { PageBodyError, readPageItems } from './page-body.js';
 import { readRateLimit, type RateLimitSnapshot } from './rate-limit.js';
 
 /** An Okta failure, with what the poller needs to decide: the HTTP status, Okta's errorCode, and when to retry. */
@@ -17,15 +19,21 @@ export class OktaError extends ForwarderError {
   }
 }
 
-export interface LogPage {
-  /** The page's events as Okta sent them (any JSON objects). */
-  events: unknown[];
+export interface LogPage<T = unknown[]> {
+  /** The page's events: as Okta sent them (any JSON values), or what the caller's body reader made of them. */
+  events: T;
   /** The `rel="next"` link, verbatim; always present on polling requests. */
   nextUrl: string | undefined;
   rateLimit: RateLimitSnapshot | undefined;
   /** Size of the response body, for metrics. */
   bytes: number;
 }
+
+/**
+ * Turns the body of a 200 answer into the page's content; throws PageBodyError when the body is
+ * not a page of events. May be asynchronous (the poller encodes pages on a worker thread).
+ */
+export type PageBodyReader<T> = (body: Buffer, response: { contentType: string; nextUrl: string | undefined; rateLimit: RateLimitSnapshot | undefined }) => T | Promise<T>;
 
 export interface OktaClientOptions {
   /** The org's host name (and port), as configured. */
@@ -68,18 +76,23 @@ export class OktaClient {
     return `${this.origin}/api/v1/logs?${query.toString()}`;
   }
 
-  /** GET one page of /api/v1/logs. A 401 is retried once after the authenticator refreshed its credentials. */
-  async getPage(url: string): Promise<LogPage> {
+  /**
+   * GET one page of /api/v1/logs; the events as Okta sent them, or as `read` makes them from the
+   * body. A 401 is retried once after the authenticator refreshed its credentials.
+   */
+  async getPage(url: string): Promise<LogPage>;
+  async getPage<T>(url: string, read: PageBodyReader<T>): Promise<LogPage<T>>;
+  async getPage(url: string, read: PageBodyReader<unknown> = (body, { contentType }) => readPageItems(body, contentType)): Promise<LogPage<unknown>> {
     const target = this.checkUrl(url);
     for (let attempt = 1; ; attempt += 1) {
       const response = await this.send(target);
       const rateLimit = readRateLimit(response.headers);
-      if (response.status === 200) return this.parsePage(target, response.body, response.headers, rateLimit);
+      if (response.status === 200) return this.readPage(target, response.body, response.headers, rateLimit, read);
       if (response.status === 401 && attempt === 1) {
         await this.options.authenticator.invalidate();
         continue;
       }
-      throw this.failure(response.status, response.body, response.headers, rateLimit);
+      throw this.failure(response.status, response.body.toString('utf8'), response.headers, rateLimit);
     }
   }
 
@@ -101,7 +114,7 @@ export class OktaClient {
     return target;
   }
 
-  private async send(target: URL): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+  private async send(target: URL): Promise<{ status: number; body: Buffer; headers: Record<string, string | string[] | undefined> }> {
     const auth = await this.options.authenticator.headers('GET', target);
     try {
       const response = await this.pool.request({
@@ -109,31 +122,32 @@ export class OktaClient {
         path: `${target.pathname}${target.search}`,
         headers: { accept: 'application/json', 'user-agent': USER_AGENT, ...auth },
       });
-      const body = await response.body.text();
+      // Bytes, not text: a page body goes to the encoder thread as is, without a copy.
+      const body = Buffer.from(await response.body.arrayBuffer());
       return { status: response.statusCode, body, headers: response.headers };
     } catch (err) {
-      throw new OktaError('OF_OKTA_UNREACHABLE', `requesting ${target.pathname} from ${this.options.domain}: ${describeNetworkError(err)}`, { cause: err });
+      throw new OktaError('OF_OKTA_UNREACHABLE', `requesting ${target.pathname} from ${this.options.domain}: ${describeNetworkError(err, 'Okta', 'check the domain')}`, { cause: err });
     }
   }
 
-  private parsePage(target: URL, body: string, headers: Record<string, string | string[] | undefined>, rateLimit: RateLimitSnapshot | undefined): LogPage {
-    let events: unknown;
-    try {
-      events = JSON.parse(body);
-    } catch {
-      throw new OktaError('OF_OKTA_BAD_RESPONSE', `reading ${target.pathname} from ${this.options.domain}: 200 with a body that is not JSON (${describeBody(body, headers)})`, {
-        status: 200,
-        ...(rateLimit ? { rateLimit } : {}),
-      });
-    }
-    if (!Array.isArray(events)) {
-      throw new OktaError('OF_OKTA_BAD_RESPONSE', `reading ${target.pathname} from ${this.options.domain}: 200 with JSON that is not an array of events`, {
-        status: 200,
-        ...(rateLimit ? { rateLimit } : {}),
-      });
-    }
+  private async readPage<T>(
+    target: URL,
+    body: Buffer,
+    headers: Record<string, string | string[] | undefined>,
+    rateLimit: RateLimitSnapshot | undefined,
+    read: PageBodyReader<T>,
+  ): Promise<LogPage<T>> {
     const nextUrl = parseLinkHeaders(headers.link).get('next');
-    return { events, nextUrl, rateLimit, bytes: Buffer.byteLength(body) };
+    const bytes = body.length;
+    try {
+      return { events: await read(body, { contentType: String(headers['content-type'] ?? ''), nextUrl, rateLimit }), nextUrl, rateLimit, bytes };
+    } catch (err) {
+      if (!(err instanceof PageBodyError)) throw err;
+      throw new OktaError('OF_OKTA_BAD_RESPONSE', `reading ${target.pathname} from ${this.options.domain}: 200 with ${err.problem}`, {
+        status: 200,
+        ...(rateLimit ? { rateLimit } : {}),
+      });
+    }
   }
 
   private failure(status: number, body: string, headers: Record<string, string | string[] | undefined>, rateLimit: RateLimitSnapshot | undefined): OktaError {
@@ -187,33 +201,4 @@ function parseOktaError(body: string): OktaErrorBody | undefined {
     /* not JSON: described by describeBody */
   }
   return undefined;
-}
-
-/** Error pages are sometimes HTML (a gone org, a proxy): say so, with the page's title, never the whole page. */
-function describeBody(body: string, headers: Record<string, string | string[] | undefined>): string {
-  const type = String(headers['content-type'] ?? 'no content type').split(';')[0];
-  const title = /<title[^>]*>([^<]{0,120})/i.exec(body)?.[1]?.trim();
-  if (title) return `an HTML page titled ${JSON.stringify(title)}`;
-  if (body.trim() === '') return `an empty ${type} body`;
-  return `a ${type} body starting ${JSON.stringify(body.slice(0, 80))}`;
-}
-
-function describeNetworkError(err: unknown): string {
-  const error = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException };
-  const code = error.code ?? error.cause?.code;
-  if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) return 'timed out waiting for Okta';
-  if (err instanceof undiciErrors.ConnectTimeoutError) return 'timed out connecting';
-  switch (code) {
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'the host name does not resolve (DNS); check the domain';
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'the connection was reset';
-    default:
-      if (typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED/.test(code)) return `TLS failed (${code}); check the certificate chain`;
-      return error.message || String(err);
-  }
 }

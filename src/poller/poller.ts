@@ -1,18 +1,30 @@
 import { ForwarderError } from '../errors.js';
 import type { OrgConfig } from '../config/index.js';
 import type { Checkpoint } from '../kafka/checkpoints.js';
+import type { EncodedEvent } from '../kafka/messages.js';
 import type { PageToPublish, PublishResult } from '../kafka/publisher.js';
 import type { LogPage } from '../okta/client.js';
-import { RateBudget } from '../okta/rate-limit.js';
+import type { EncodedPage } from './page-encoding.js';
+import { RateBudget, type RateLimitSnapshot } from '../okta/rate-limit.js';
 import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
 import { BackfillTracker, type BackfillProgress } from './progress.js';
 import { failureHandling, type ConnectorState } from './state.js';
 import type { PollerTelemetry } from './telemetry.js';
 
-/** Where pages come from: the org's Okta client (src/okta/client.ts), or anything that behaves like it. */
+/** Where pages come from: the org's Okta client (src/okta/client.ts) with the page encoder, or anything that behaves like them. */
 export interface PageSource {
   pollingUrl(since: Date, limit?: number): string;
-  getPage(url: string): Promise<LogPage>;
+  /**
+   * The page at `url`, its events already Avro-encoded. `onCounted` hears how many items the page
+   * holds, its next link and rate-limit headers as soon as the body is parsed: before encoding ends.
+   */
+  getPage(url: string, onCounted?: (counted: CountedPage) => void): Promise<LogPage<EncodedPage>>;
+}
+
+export interface CountedPage {
+  items: number;
+  nextUrl: string | undefined;
+  rateLimit: RateLimitSnapshot | undefined;
 }
 
 /** Where pages go: one Kafka transaction per page (src/kafka/publisher.ts). */
@@ -63,6 +75,15 @@ export interface PollerHandle {
 }
 
 const DAY_MS = 86_400_000;
+/** Full pages requested ahead of the one being published (bounded: each holds up to a page of events). */
+const READ_AHEAD_PAGES = 2;
+
+/** A page requested ahead; `fullNext` is its next link once it is known to be full and not yet requested. */
+interface AheadPage {
+  url: string;
+  page: Promise<LogPage<EncodedPage>>;
+  fullNext?: string;
+}
 
 /**
  * Polls one org's System Log as Okta prescribes and publishes every page exactly once:
@@ -90,6 +111,9 @@ export class OrgPoller {
   /** Uuids to drop while recovering from a rejected cursor; undefined otherwise. */
   private recoveryUuids: Set<string> | undefined;
   private lastProgressAtMs = 0;
+  /** Read-ahead: the pages requested after the one being published, in order, and the newest request. */
+  private ahead: AheadPage[] = [];
+  private newest: AheadPage | undefined;
 
   constructor(private readonly options: OrgPollerOptions) {
     this.now = options.now ?? Date.now;
@@ -156,24 +180,21 @@ export class OrgPoller {
     telemetry.starting({ resumedFrom: this.checkpoint?.committedAt, since });
     telemetry.resumed(this.checkpoint?.lastPublished);
 
-    let prefetched: Promise<LogPage> | undefined;
     let failures = 0;
     while (!this.stopped) {
-      let page: LogPage;
+      let page: LogPage<EncodedPage>;
       const startedAtMs = this.now();
       try {
-        page = await (prefetched ?? this.fetch(url));
+        page = await this.take(url);
       } catch (err) {
         failures += 1;
         url = await this.handleFailure(err, url, failures);
         continue;
-      } finally {
-        prefetched = undefined;
       }
       failures = 0;
       this.pages += 1;
-      telemetry.pageFetched(page.events.length, this.now() - startedAtMs, page.rateLimit, this.budget.shareUsed());
-      const full = page.events.length >= this.limit;
+      telemetry.pageFetched(page.events.items, this.now() - startedAtMs, page.rateLimit, this.budget.shareUsed());
+      const full = page.events.items >= this.limit;
       this.setState(full && !this.tracker.isCaughtUp ? 'backfilling' : 'connected', full ? 'reading the backfill' : 'caught up with Okta');
 
       if (!page.nextUrl) {
@@ -186,10 +207,6 @@ export class OrgPoller {
         );
         continue;
       }
-      // Overlap the next request with this page's Kafka transaction.
-      if (full) prefetched = this.fetch(page.nextUrl);
-      prefetched?.catch(() => undefined);
-
       await this.publishPage(page, since);
       url = page.nextUrl;
       if (!full) {
@@ -202,35 +219,86 @@ export class OrgPoller {
         await interruptibleSleep(org.pollIntervalSeconds * 1000, this.abort.signal);
       }
     }
-    await prefetched?.catch(() => undefined);
+    await this.dropAhead();
+  }
+
+  /**
+   * The page at `url`: requested ahead already, or now. Reading ahead overlaps the next requests
+   * and their parsing and encoding (on the encoder thread) with this page's Kafka transaction.
+   * Requests stay one at a time: the next one goes out once the previous page is received and
+   * counted full; a page with fewer events than the limit ends the read-ahead (caught up).
+   */
+  private async take(url: string): Promise<LogPage<EncodedPage>> {
+    if (this.ahead[0]?.url === url) {
+      const head = this.ahead.shift()!;
+      this.readAhead();
+      return head.page;
+    }
+    await this.dropAhead();
+    return this.request(url).page;
+  }
+
+  private request(url: string): AheadPage {
+    const entry: AheadPage = { url, page: Promise.resolve(undefined as never) };
+    entry.page = this.fetch(url, ({ items, nextUrl }) => {
+      if (items < this.limit || !nextUrl) return;
+      entry.fullNext = nextUrl;
+      this.readAhead();
+    });
+    // Failures are handled when the page is taken; a page dropped unread fails unobserved.
+    entry.page.catch(() => undefined);
+    this.newest = entry;
+    return entry;
+  }
+
+  /** Requests the page after the newest one if that one is full and there is room ahead. */
+  private readAhead(): void {
+    const newest = this.newest;
+    if (!newest?.fullNext || this.ahead.length >= READ_AHEAD_PAGES || this.stopped) return;
+    const next = newest.fullNext;
+    newest.fullNext = undefined;
+    this.ahead.push(this.request(next));
+  }
+
+  /** Forgets the pages read ahead (the cursor went elsewhere, or the poller stops), after their requests end. */
+  private async dropAhead(): Promise<void> {
+    const dropped = this.ahead;
+    this.ahead = [];
+    this.newest = undefined;
+    await Promise.allSettled(dropped.map((entry) => entry.page));
   }
 
   /** Waits for the rate budget, then requests the page. */
-  private async fetch(url: string): Promise<LogPage> {
+  private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<LogPage<EncodedPage>> {
     const delay = this.budget.delayMs();
     if (delay > 0) {
       this.setState('rate_limited', `using the configured share (${this.options.org.rateLimitShare}) of the rate limit: waiting for the next window`);
       await interruptibleSleep(delay + this.jitterMs(), this.abort.signal);
     }
-    const page = await this.options.source.getPage(url);
-    if (page.rateLimit) this.budget.observe(page.rateLimit);
+    // The budget counts the response once, as early as possible: before the next page is requested ahead.
+    let observed = false;
+    const observe = (rateLimit: RateLimitSnapshot | undefined) => {
+      if (observed || !rateLimit) return;
+      observed = true;
+      this.budget.observe(rateLimit);
+    };
+    const page = await this.options.source.getPage(url, (counted) => {
+      observe(counted.rateLimit);
+      onCounted?.(counted);
+    });
+    observe(page.rateLimit);
     return page;
   }
 
-  private async publishPage(page: LogPage, since: string): Promise<void> {
-    let events = page.events;
+  private async publishPage(page: LogPage<EncodedPage>, since: string): Promise<void> {
+    const { rejected } = page.events;
+    let events = page.events.events;
     let deduplicated = 0;
     if (this.recoveryUuids) {
       const known = this.recoveryUuids;
-      events = events.filter((event) => {
-        const uuid = (event as { uuid?: unknown } | null)?.uuid;
-        return !(typeof uuid === 'string' && known.has(uuid));
-      });
-      deduplicated = page.events.length - events.length;
-      for (const event of events) {
-        const uuid = (event as { uuid?: unknown } | null)?.uuid;
-        if (typeof uuid === 'string') known.add(uuid);
-      }
+      events = events.filter((event) => !(event.key !== null && known.has(event.key)));
+      deduplicated = page.events.events.length - events.length;
+      for (const event of events) if (event.key !== null) known.add(event.key);
     }
     const newest = newestPublished(events);
     const previous = this.checkpoint;
@@ -241,13 +309,13 @@ export class OrgPoller {
       nextUrl: page.nextUrl as string,
       since,
       lastPublished: Number.isFinite(lastPublishedMs) ? new Date(lastPublishedMs).toISOString() : undefined,
-      events: (previous?.events ?? 0) + events.length,
+      events: (previous?.events ?? 0) + events.length + rejected.length,
       committedAt: new Date(this.now()).toISOString(),
     };
-    if (events.length === 0 && page.nextUrl === previous?.nextUrl) return;
+    if (events.length === 0 && rejected.length === 0 && page.nextUrl === previous?.nextUrl) return;
     const result = await this.withKafkaRetries('publishing a page', async () => {
       checkpoint.committedAt = new Date(this.now()).toISOString();
-      return this.options.sink.publish({ events, checkpoint });
+      return this.options.sink.publish({ events, rejected, checkpoint });
     });
     this.checkpoint = checkpoint;
     this.options.telemetry.published({ ...result, deduplicated }, newest);
@@ -345,11 +413,10 @@ function parseTime(value: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function newestPublished(events: unknown[]): number | undefined {
+function newestPublished(events: EncodedEvent[]): number | undefined {
   let newest: number | undefined;
-  for (const event of events) {
-    const published = (event as { published?: unknown } | null)?.published;
-    if (typeof published !== 'string') continue;
+  for (const { published } of events) {
+    if (published === undefined) continue;
     const ms = Date.parse(published);
     if (Number.isFinite(ms) && (newest === undefined || ms > newest)) newest = ms;
   }

@@ -1,5 +1,5 @@
 import type { Kafka } from 'kafkajs';
-import { createOktaEventCodec } from '../avro/index.js';
+import { publishingCodecOptions } from '../avro/schema-registry.js';
 import type { ForwarderConfig, OrgConfig } from '../config/index.js';
 import { readCheckpoints } from '../kafka/checkpoints.js';
 import { PagePublisher } from '../kafka/publisher.js';
@@ -10,6 +10,7 @@ import type { Metrics } from '../metrics/registry.js';
 import { ApiTokenAuthenticator, type Authenticator } from '../okta/auth.js';
 import { OktaClient } from '../okta/client.js';
 import { OAuthAuthenticator } from '../okta/oauth.js';
+import { PageEncoder } from './page-encoder.js';
 import { OrgPoller, type OrgPollerOptions, type PollerHandle } from './poller.js';
 import type { BackfillProgress } from './progress.js';
 import { PollerTelemetry } from './telemetry.js';
@@ -64,7 +65,10 @@ export async function startPollers(options: {
   } finally {
     await admin.disconnect();
   }
-  const codec = createOktaEventCodec();
+  // Single-object encoding, or with a schema registry the Confluent wire format with the id of the
+  // current schema, registered here before any page is read.
+  // Pages are parsed and encoded on a worker thread.
+  const encoder = new PageEncoder(await publishingCodecOptions(config, logger));
   const handles = new Map<string, PollerHandle>();
   const clients: OktaClient[] = [];
   for (const org of config.okta.orgs) {
@@ -72,14 +76,17 @@ export async function startPollers(options: {
     clients.push(client);
     const poller = new OrgPoller({
       org,
-      source: client,
+      source: {
+        pollingUrl: (since, limit) => client.pollingUrl(since, limit),
+        getPage: (url, onCounted) =>
+          client.getPage(url, (body, { contentType, nextUrl, rateLimit }) => encoder.encode(body, contentType, (items) => onCounted?.({ items, nextUrl, rateLimit }))),
+      },
       sink: new PagePublisher(kafka, {
         org: org.id,
         transactionalId: transactionalIdFor(config, org),
         eventsTopic: config.kafka.topics.events,
         checkpointsTopic: config.kafka.topics.checkpoints,
         deadLetterTopic: config.kafka.topics.deadLetter,
-        codec,
       }),
       loadCheckpoint: async () => (await readCheckpoints(kafka, config.kafka.topics.checkpoints)).get(org.id),
       publishedUuidsSince: (sinceMs) => publishedUuidsSince(kafka, config.kafka.topics.events, org.id, sinceMs),
@@ -95,6 +102,7 @@ export async function startPollers(options: {
     (stopping ??= (async () => {
       await Promise.all(all.map((handle) => handle.stop()));
       await Promise.all(clients.map((client) => client.close()));
+      await encoder.close();
     })());
   const done = Promise.all(all.map((handle) => handle.done)).then(() => undefined);
   return { handles, done, stop: stopAll };

@@ -1,5 +1,7 @@
 import type { Kafka } from 'kafkajs';
+import { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import { createOktaEventCodec } from '../avro/index.js';
+import { createSchemaRegistryClient } from '../avro/schema-registry.js';
 import type { ForwarderConfig } from '../config/index.js';
 import { createElasticsearchClient } from '../elasticsearch/client.js';
 import { installIndexTemplate } from '../elasticsearch/template.js';
@@ -35,10 +37,14 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
       await interruptibleSleep(waitMs, new AbortController().signal);
     }
   }
+  // With a registry, the schema ids of Confluent records are looked up before each chunk is decoded.
+  const registry = createSchemaRegistryClient(config);
+  const confluentSchemas = registry ? new ConfluentSchemaCache((id) => registry.fetchSchema(id)) : undefined;
   const sink = new ActivitySink({
     kafka,
     elasticsearch,
-    codec: createOktaEventCodec(),
+    codec: createOktaEventCodec(confluentSchemas ? { confluentSchemas: confluentSchemas.resolve } : {}),
+    ...(confluentSchemas ? { confluentSchemas } : {}),
     telemetry,
     eventsTopic: config.kafka.topics.events,
     deadLetterTopic: config.kafka.topics.deadLetter,
@@ -68,7 +74,12 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
       return;
     }
   })();
-  telemetry.started({ groupId: config.kafka.consumerGroup, topic: config.kafka.topics.events, indexPrefix: config.elasticsearch.indexPrefix });
+  telemetry.started({
+    groupId: config.kafka.consumerGroup,
+    topic: config.kafka.topics.events,
+    indexPrefix: config.elasticsearch.indexPrefix,
+    ...(registry ? { schemaRegistry: registry.url } : {}),
+  });
   const refreshLag = async () => {
     try {
       const [ends, committed] = await Promise.all([
@@ -97,6 +108,7 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
       await handle.stop();
       await admin.disconnect().catch(() => undefined);
       await elasticsearch.close();
+      await registry?.close();
       telemetry.stopped();
     },
   };

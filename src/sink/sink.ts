@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
+import type { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import type { OktaEventCodec } from '../avro/index.js';
 import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
 import { ForwarderError } from '../errors.js';
+import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
 import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
@@ -13,6 +14,8 @@ export interface SinkOptions {
   kafka: Kafka;
   elasticsearch: Client;
   codec: OktaEventCodec;
+  /** With a schema registry: the cache the codec resolves Confluent schema ids from (`confluentSchemas: cache.resolve`). */
+  confluentSchemas?: ConfluentSchemaCache;
   telemetry: SinkTelemetry;
   eventsTopic: string;
   deadLetterTopic: string;
@@ -36,6 +39,8 @@ export interface SinkStats {
   retried: number;
   /** True while Elasticsearch does not take documents and the sink waits. */
   waitingForElasticsearch: boolean;
+  /** True while the schema registry does not answer for a schema id the batch needs, and the sink waits. */
+  waitingForSchemaRegistry: boolean;
 }
 
 /** A running sink: awaitable, with live stats and stop(). */
@@ -76,14 +81,16 @@ class Abandoned extends Error {}
  * rejected by Elasticsearch as a document) with the original bytes and headers saying why. A
  * batch's offsets are committed only when every record in it has one of those ends. 429s, 5xx and
  * an unreachable Elasticsearch are retried with capped backoff, forever: nothing is dropped, and
- * while it waits no more is fetched, so memory stays bounded.
+ * while it waits no more is fetched, so memory stays bounded. With a schema registry, a chunk's
+ * unknown Confluent schema ids are fetched before it is decoded, and a registry that does not
+ * answer is waited for the same way.
  */
 export class ActivitySink {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
   private stopping = false;
   private readonly abort = new AbortController();
-  private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false };
+  private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false };
 
   constructor(private readonly options: SinkOptions) {}
 
@@ -91,7 +98,7 @@ export class ActivitySink {
   async start(): Promise<SinkHandle> {
     const { kafka, eventsTopic, groupId } = this.options;
     await this.producer?.disconnect().catch(() => undefined);
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
     await this.producer.connect();
     const consumer = kafka.consumer({
       groupId,
@@ -174,7 +181,7 @@ export class ActivitySink {
     try {
       for (const current of chunks) {
         if (!running() || this.stopping) break;
-        const settled = this.settle(this.prepareChunk(current), running);
+        const settled = this.learnSchemas(current, running).then(() => this.settle(this.prepareChunk(current), running));
         settled.catch(() => undefined);
         inFlight.push({ settled, last: current.at(-1) as Pending });
         if (inFlight.length >= 2) await commitOldest();
@@ -183,6 +190,36 @@ export class ActivitySink {
     } finally {
       // What is still in flight when stopping or losing the partition is abandoned, uncommitted.
       await Promise.allSettled(inFlight.map((entry) => entry.settled));
+    }
+  }
+
+  /**
+   * Before a chunk is decoded: the Confluent schema ids it carries that the codec cannot resolve
+   * yet are looked up in the registry. While the registry does not answer, the sink waits and
+   * retries, like an Elasticsearch outage: nothing is dead-lettered or committed meanwhile. An id
+   * the registry has no schema for is then a decode failure of its records (dead-lettered).
+   */
+  private async learnSchemas(chunk: Pending[], running: () => boolean): Promise<void> {
+    const schemas = this.options.confluentSchemas;
+    if (!schemas) return;
+    let waited = false;
+    try {
+      await schemas.prefetch(
+        chunk.map((pending) => pending.message.value),
+        {
+          wait: (ms) => this.wait(ms, running),
+          onRetry: (error, ids, attempt, waitMs) => {
+            waited = true;
+            this.counts.waitingForSchemaRegistry = true;
+            this.options.telemetry.schemaRegistryRetrying(error, ids, attempt, waitMs);
+          },
+          ...(this.options.retry ? { retry: this.options.retry } : {}),
+          ...(this.options.random ? { random: this.options.random } : {}),
+        },
+      );
+      if (waited) this.options.telemetry.schemaRegistryAnswered();
+    } finally {
+      if (waited) this.counts.waitingForSchemaRegistry = false;
     }
   }
 

@@ -16,7 +16,7 @@ export class SinkTelemetry {
     metrics.sinkEventTimeLag.reset();
   }
 
-  started(details: { groupId: string; topic: string; indexPrefix: string }): void {
+  started(details: { groupId: string; topic: string; indexPrefix: string; schemaRegistry?: string }): void {
     this.logger.info(details, 'sink started');
   }
 
@@ -47,6 +47,17 @@ export class SinkTelemetry {
       { records: failures.length, attempt, retryInMs: waitMs, status: first?.status, errorType: first?.type },
       `Elasticsearch did not take ${failures.length} document(s) (${first?.reason ?? 'unknown'}): retrying; nothing is committed meanwhile`,
     );
+  }
+
+  schemaRegistryRetrying(error: Error, schemaIds: number[], attempt: number, waitMs: number): void {
+    this.logger.error(
+      { err: error, schemaIds, attempt, retryInMs: waitMs },
+      `the schema registry did not give the schema of id(s) ${schemaIds.join(', ')} (${error.message}): retrying; the records wait, nothing is committed meanwhile`,
+    );
+  }
+
+  schemaRegistryAnswered(): void {
+    this.logger.info('the schema registry answered: decoding goes on');
   }
 
   deadLettered(entries: { stage: string; errorType: string; partition: number; offset: string }[]): void {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { PagePublisher } from '../../src/kafka/publisher.js';
+import { encodeEvent } from '../../src/kafka/messages.js';
 import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
@@ -205,10 +206,11 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
       eventsTopic: config.kafka.topics.events,
       checkpointsTopic: config.kafka.topics.checkpoints,
       deadLetterTopic: config.kafka.topics.deadLetter,
-      codec: createOktaEventCodec(),
     };
+    const codec = createOktaEventCodec();
     const page = (n: number) => ({
-      events: [{ uuid: `uuid-${n}`, published: new Date().toISOString(), eventType: 'user.session.start' }],
+      events: [encodeEvent({ uuid: `uuid-${n}`, published: new Date().toISOString(), eventType: 'user.session.start' }, codec)],
+      rejected: [],
       checkpoint: { version: 1 as const, org: 'acme', nextUrl: `http://127.0.0.1:1/api/v1/logs?after=${n}`, since: new Date().toISOString(), lastPublished: undefined, events: n, committedAt: new Date().toISOString() },
     });
     const zombie = new PagePublisher(kafka, options);

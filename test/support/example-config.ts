@@ -13,7 +13,7 @@ export function exampleConfig(secret: string): { file: string; dir: string; env:
   const file = join(dir, 'example.json');
   copyFileSync(join(PROJECT_ROOT, 'config', 'example.json'), file);
   mkdirSync(join(dir, 'secrets'));
-  for (const name of ['globex-okta-key.pem', 'kafka-password', 'kafka-ca.pem', 'elasticsearch-api-key', 'elasticsearch-ca.pem']) {
+  for (const name of ['globex-okta-key.pem', 'kafka-password', 'kafka-ca.pem', 'schema-registry-password', 'elasticsearch-api-key', 'elasticsearch-ca.pem']) {
     writeFileSync(join(dir, 'secrets', name), `${secret}\n`);
   }
   return { file, dir, env: { OKTA_API_TOKEN_ACME: secret } };

@@ -21,7 +21,10 @@ export interface TestOrg {
  * A configuration file for a test: the given simulated orgs (API tokens in files), the stack's
  * Kafka, and topic names no other test uses. Returns the loaded config and the file's path.
  */
-export function writeTestConfig(orgs: TestOrg[], extra: { metricsPort?: number; org?: Record<string, unknown>; elasticsearch?: Record<string, unknown> } = {}) {
+export function writeTestConfig(
+  orgs: TestOrg[],
+  extra: { metricsPort?: number; org?: Record<string, unknown>; elasticsearch?: Record<string, unknown>; schemaRegistry?: Record<string, unknown> } = {},
+) {
   const dir = tempDir('okta-forwarder-it-');
   const tokenFiles: Record<string, string> = {};
   for (const org of orgs) {
@@ -48,6 +51,7 @@ export function writeTestConfig(orgs: TestOrg[], extra: { metricsPort?: number; 
       kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3 },
       metrics: { host: '127.0.0.1', port: extra.metricsPort ?? 0 },
       ...(extra.elasticsearch ? { elasticsearch: extra.elasticsearch } : {}),
+      ...(extra.schemaRegistry ? { schemaRegistry: extra.schemaRegistry } : {}),
     }),
   );
   const { config } = loadConfig({ file, env: {} });

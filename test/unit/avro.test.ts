@@ -388,12 +388,48 @@ describe('Okta event Avro codec: Confluent wire format', () => {
   });
 
   it('names a Confluent record it cannot read: no resolver, unknown id, truncated header', () => {
-    expectDecodeError(confluent(42, Buffer.from([0])), /Confluent wire format \(schema id 42\), but this codec was given no Confluent schema resolver/);
+    expectDecodeError(confluent(42, Buffer.from([0])), /Confluent wire format \(schema id 42\), but no schema registry is configured to look the id up: set schemaRegistry\.url/);
     const withRegistry = createOktaEventCodec({ confluentSchemas: () => undefined });
     expect(() => withRegistry.decode(confluent(43, Buffer.from([0])))).toThrow(/unknown Confluent schema id 43/);
     expect(() => withRegistry.decode(Buffer.from([0, 0, 1]))).toThrow(/truncated Confluent header: 3 bytes/);
     const notLossless = createOktaEventCodec({ confluentSchemas: () => ({ type: 'record', name: 'Other', fields: [{ name: 'uuid', type: 'string' }] }) });
     expect(() => notLossless.decode(confluent(44, Buffer.from([0])))).toThrow(/Confluent schema id 44 is not a lossless LogEvent schema/);
+  });
+});
+
+describe('Okta event Avro codec: encoding in the Confluent wire format', () => {
+  const schemaText = readFileSync(join(PROJECT_ROOT, 'schemas', 'okta-log-event.avsc'), 'utf8');
+  const writer = createOktaEventCodec({ encodeWithConfluentId: 0x01020304 });
+  const reader = createOktaEventCodec({ confluentSchemas: (id) => (id === 0x01020304 ? schemaText : undefined) });
+
+  it('writes 00, the 4-byte big-endian id, then the same body as single-object encoding', () => {
+    expect(writer.confluentSchemaId).toBe(0x01020304);
+    expect(codec.confluentSchemaId).toBeUndefined();
+    for (const { event } of FIXTURES) {
+      const bytes = writer.encode(event);
+      expect(bytes.subarray(0, 5)).toEqual(Buffer.from([0x00, 0x01, 0x02, 0x03, 0x04]));
+      expect(bytes.subarray(5)).toEqual(codec.encode(event).subarray(10));
+    }
+  });
+
+  it('gives back exactly every fixture event, read with the schema the registry holds for the id', () => {
+    for (const { name, event } of FIXTURES) {
+      expect(reader.decode(writer.encode(event)), name).toStrictEqual(event);
+    }
+  });
+
+  it('keeps the body identical for an event larger than the scratch buffer', () => {
+    const event = { ...fixture('okta-api-events.ndjson:4'), displayMessage: 'x'.repeat(200_000) };
+    const bytes = writer.encode(event);
+    expect(bytes.subarray(5).equals(codec.encode(event).subarray(10))).toBe(true);
+    expect(reader.decode(bytes)).toStrictEqual(event);
+    expect(reader.decode(writer.encode({ uuid: 'small again' }))).toEqual({ uuid: 'small again' });
+  });
+
+  it('refuses an id the wire format cannot hold', () => {
+    for (const id of [-1, 1.5, 2 ** 31]) {
+      expect(() => createOktaEventCodec({ encodeWithConfluentId: id })).toThrow(/a Confluent schema id is an integer from 0 to 2147483647/);
+    }
   });
 });
 

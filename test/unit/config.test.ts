@@ -59,6 +59,7 @@ describe('loading the configuration', () => {
     const { config, warnings } = loadConfig({ file: example.file, env: example.env });
     expect(config.okta.orgs.map((org) => org.id)).toEqual(['acme', 'globex']);
     expect(config.okta.orgs[1]?.auth.privateKeyFile).toBe(join(example.dir, 'secrets', 'globex-okta-key.pem'));
+    expect(config.schemaRegistry.passwordFile).toBe(join(example.dir, 'secrets', 'schema-registry-password'));
     expect(warnings).toEqual([]);
   });
 
@@ -151,6 +152,30 @@ describe('loading the configuration', () => {
     );
   });
 
+  it('has no schema registry by default, and refuses a registry URL that is not http(s) or carries credentials', () => {
+    expect(loadConfig({ env: {} }).config.schemaRegistry).toEqual({ url: '', username: '', password: '', passwordFile: '', subject: '' });
+    const env = { SCHEMA_REGISTRY_URL: 'https://registry.example:8081/apis/ccompat/v7', SCHEMA_REGISTRY_USERNAME: 'forwarder', SCHEMA_REGISTRY_PASSWORD: 'registry-secret' };
+    expect(loadConfig({ env }).config.schemaRegistry).toMatchObject({ url: env.SCHEMA_REGISTRY_URL, username: 'forwarder', password: 'registry-secret' });
+    expect(problemsOf(() => loadConfig({ env: { SCHEMA_REGISTRY_URL: 'registry.example:8081' } }))).toEqual([
+      expect.stringMatching(/^schemaRegistry\.url: must be empty or an http\(s\) URL; "registry\.example:8081" is not/),
+    ]);
+    expect(problemsOf(() => loadConfig({ file: writeConfig({ schemaRegistry: { url: 'ftp://registry.example' } }), env: {} }))).toEqual([
+      expect.stringMatching(/^schemaRegistry\.url: must be empty or an http\(s\) URL/),
+    ]);
+    const withCredentials = problemsOf(() => loadConfig({ file: writeConfig({ schemaRegistry: { url: 'https://u:hunter2-in-url@registry.example' } }), env: {} }));
+    expect(withCredentials).toEqual([expect.stringMatching(/^schemaRegistry\.url: must not carry credentials in the URL; use schemaRegistry\.username and the password instead/)]);
+  });
+
+  it('checks the schema registry settings together: a password needs a user name, settings without a URL are warned about', () => {
+    const file = writeConfig({ schemaRegistry: { url: 'https://registry.example', passwordFile: '/does/not/exist' } });
+    expect(problemsOf(() => loadConfig({ file, env: {} }))).toEqual([
+      'schemaRegistry.passwordFile: cannot read /does/not/exist (no such file)',
+      'schemaRegistry.username: a password is set but no user name',
+    ]);
+    const { warnings } = loadConfig({ env: { SCHEMA_REGISTRY_USERNAME: 'forwarder', SCHEMA_REGISTRY_SUBJECT: 'okta-value' } });
+    expect(warnings).toEqual(['schemaRegistry.username, schemaRegistry.subject: set, but schemaRegistry.url is empty, so no registry is used (records stay single-object encoded)']);
+  });
+
   it('explains a file that is not JSON with its line and column, without quoting it', () => {
     const file = writeConfig('{\n  "log": { "level": "info" },\n  "kafka": { brokers: ["x:1"] }\n}');
     expect(() => loadConfig({ file, env: {} })).toThrow(/not valid JSON: .*line 3, column 14/);
@@ -177,5 +202,8 @@ describe('loading the configuration', () => {
     expect(redactConfig(config).kafka.sasl.password).toBe('[Sensitive]');
     expect(redactConfig(config).elasticsearch.auth.password).toBe('');
     expect(config.kafka.sasl.password).toBe('kafka-secret');
+    const registry = loadConfig({ env: { SCHEMA_REGISTRY_URL: 'http://registry:8081', SCHEMA_REGISTRY_USERNAME: 'u', SCHEMA_REGISTRY_PASSWORD: 'registry-secret' } }).config;
+    expect(JSON.stringify(redactConfig(registry))).not.toContain('registry-secret');
+    expect(redactConfig(registry).schemaRegistry.password).toBe('[Sensitive]');
   });
 });

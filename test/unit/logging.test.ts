@@ -77,6 +77,7 @@ describe('secrets in logs', () => {
       ELASTICSEARCH_API_KEY: CANARY,
       ELASTICSEARCH_USERNAME: 'forwarder',
       ELASTICSEARCH_PASSWORD: CANARY,
+      SCHEMA_REGISTRY_PASSWORD: CANARY,
       LOG_LEVEL: 'trace',
     });
     expect(result.code).toBe(0);

@@ -1,12 +1,14 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Message } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import { createOktaEventCodec } from '../../avro/index.js';
+import { publishingCodecOptions } from '../../avro/schema-registry.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError, ForwarderError } from '../../errors.js';
-import { createKafka } from '../../kafka/client.js';
+import { createKafka, TRANSACTIONAL_RETRY } from '../../kafka/client.js';
 import { deadLetterMessage, eventMessage } from '../../kafka/messages.js';
+import { keyHashPartitioner } from '../../kafka/partitioner.js';
 import { ensureTopics } from '../../kafka/topics.js';
 import { createLogger } from '../../logging/logger.js';
 import type { CommandContext } from '../context.js';
@@ -36,9 +38,9 @@ export async function importCommand(context: CommandContext): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, config.kafka).finally(() => admin.disconnect());
-  const producer = kafka.producer({ transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const codec = createOktaEventCodec(await publishingCodecOptions(config, logger));
+  const producer = kafka.producer({ transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner, retry: TRANSACTIONAL_RETRY });
   await producer.connect();
-  const codec = createOktaEventCodec();
   const line = new StatusLine();
   const started = Date.now();
   let bytes = 0;

@@ -15,7 +15,7 @@ export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Pro
     stop: () => sink.stop(),
     readiness: () => {
       const stats = sink.stats();
-      return { ready: !stats.waitingForElasticsearch, detail: { sink: stats } };
+      return { ready: !stats.waitingForElasticsearch && !stats.waitingForSchemaRegistry, detail: { sink: stats } };
     },
   };
 }
