@@ -1,0 +1,95 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+import type { EncodedEvent } from '../../src/kafka/messages.js';
+import type { PageToPublish } from '../../src/kafka/publisher.js';
+import { createLogger } from '../../src/logging/logger.js';
+import { createMetrics } from '../../src/metrics/registry.js';
+import type { LogPage } from '../../src/okta/client.js';
+import type { EncodedPage } from '../../src/poller/page-encoding.js';
+import { OrgPoller, type CountedPage, type PageSource } from '../../src/poller/poller.js';
+import { PollerTelemetry } from '../../src/poller/telemetry.js';
+import { tempDir } from '../support/temp.js';
+import { waitFor } from '../support/wait.js';
+
+const LIMIT = 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function orgConfig() {
+  const file = join(tempDir('okta-forwarder-unit-'), 'config.json');
+  writeFileSync(file, JSON.stringify({ okta: { orgs: [{ id: 'acme', domain: 'acme.okta.com', auth: { tokenEnv: 'OKTA_TOKEN_TEST' }, pollIntervalSeconds: 3600 }] } }));
+  return loadConfig({ file, env: { OKTA_TOKEN_TEST: 'x' } }).config.okta.orgs[0]!;
+}
+
+/**
+ * An org whose log holds `fullPages` full pages then one short page: a source that takes 5 ms
+ * per request and 5 ms more to encode, and records what the poller asks and when.
+ */
+function scriptedOrg(fullPages: number) {
+  const requested: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const source: PageSource = {
+    pollingUrl: () => 'page-0',
+    async getPage(url, onCounted?: (counted: CountedPage) => void): Promise<LogPage<EncodedPage>> {
+      requested.push(url);
+      inFlight += 1;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      await sleep(5);
+      inFlight -= 1;
+      const n = Number(url.slice('page-'.length));
+      const items = n < fullPages ? LIMIT : 3;
+      const nextUrl = `page-${n + 1}`;
+      onCounted?.({ items, nextUrl, rateLimit: undefined });
+      await sleep(5);
+      const events: EncodedEvent[] = Array.from({ length: items }, (_, i) => ({
+        key: `uuid-${n}-${i}`,
+        eventType: 'user.session.start',
+        published: new Date(Date.UTC(2026, 0, 1, 0, n, i)).toISOString(),
+        value: Buffer.from([n, i]),
+      }));
+      return { events: { items, events, rejected: [] }, nextUrl, rateLimit: undefined, bytes: 100 };
+    },
+  };
+  return { source, requested, maxInFlight: () => maxInFlight };
+}
+
+describe('the poller reads ahead', () => {
+  it('requests the next full pages while one is published, one request at a time, at most two pages ahead, and stops at a short page', async () => {
+    const org = scriptedOrg(8);
+    const published: { page: string; requestedBefore: number }[] = [];
+    const poller = new OrgPoller({
+      org: orgConfig(),
+      source: org.source,
+      sink: {
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        async publish(page: PageToPublish) {
+          published.push({ page: page.events[0]!.key!.split('-')[1]!, requestedBefore: org.requested.length });
+          await sleep(40); // a slow Kafka transaction: the source has time to run ahead
+          return { published: page.events.length, deadLettered: 0 };
+        },
+      },
+      loadCheckpoint: async () => undefined,
+      publishedUuidsSince: async () => new Set(),
+      telemetry: new PollerTelemetry('acme', createLogger({ level: 'silent', destination: { write: () => undefined } }), createMetrics()),
+      limit: LIMIT,
+    });
+    const handle = poller.start();
+    await waitFor(() => published.length === 9, 'the nine pages published', 10_000);
+    await sleep(100);
+    await handle.stop();
+
+    expect(published.map((p) => p.page)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8']);
+    expect(org.maxInFlight()).toBe(1);
+    // While page n is published, pages n+1 and n+2 are requested already, never n+3.
+    for (const { page, requestedBefore } of published.slice(0, 6)) {
+      expect(requestedBefore, `requests made when page ${page} was published`).toBeLessThanOrEqual(Number(page) + 3);
+    }
+    expect(Math.max(...published.slice(1, 6).map((p) => p.requestedBefore - Number(p.page)))).toBe(3);
+    // Page 8 is short (caught up): page 9 waits for the poll interval, it is not read ahead.
+    expect(org.requested).toEqual(Array.from({ length: 9 }, (_, n) => `page-${n}`));
+    expect(handle.stats()).toMatchObject({ events: 8 * LIMIT + 3, lastPublished: new Date(Date.UTC(2026, 0, 1, 0, 8, 2)).toISOString() });
+  });
+});
