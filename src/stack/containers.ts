@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import type { ElasticsearchEndpoint, KafkaEndpoint, PrometheusEndpoint } from './endpoints.js';
 import type { Report } from './processes.js';
-import { prometheusConfig } from './local.js';
+import { prometheusFiles } from './local.js';
 import type { ServiceName, StackSettings } from './settings.js';
 
 /**
@@ -102,7 +102,9 @@ export async function startPrometheusContainer(s: StackSettings, report: Report)
   const container = await new GenericContainer('prom/prometheus:v2.55.1')
     .withLabels({ [LABEL]: stackId(s), [`${LABEL}.service`]: 'prometheus' })
     .withExposedPorts(9090)
-    .withCopyContentToContainer([{ content: prometheusConfig({ ...s, prometheusPort: 9090 }), target: '/etc/prometheus/prometheus.yml' }])
+    .withCopyContentToContainer(
+      Object.entries(prometheusFiles({ ...s, prometheusPort: 9090 })).map(([name, content]) => ({ content, target: `/etc/prometheus/${name}` })),
+    )
     .withWaitStrategy(Wait.forHttp('/-/ready', 9090).forStatusCode(200))
     .start();
   return { provider: 'containers', url: `http://${container.getHost()}:${container.getMappedPort(9090)}` };

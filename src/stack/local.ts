@@ -269,8 +269,8 @@ export const localPrometheus: LocalService<PrometheusEndpoint> = {
     const binary = requirePrometheus(report);
     const dir = join(s.stateDir, 'prometheus');
     mkdirSync(join(dir, 'data'), { recursive: true });
+    for (const [name, content] of Object.entries(prometheusFiles(s))) writeFileSync(join(dir, name), content);
     const configFile = join(dir, 'prometheus.yml');
-    writeFileSync(configFile, prometheusConfig(s));
     return startDetached({
       command: binary,
       args: [
@@ -287,10 +287,17 @@ export const localPrometheus: LocalService<PrometheusEndpoint> = {
   },
 };
 
-/** docker/prometheus/prometheus.yml with the local addresses filled in. */
-export function prometheusConfig(s: StackSettings): string {
-  const template = readFileSync(join(PROJECT_ROOT, 'docker', 'prometheus', 'prometheus.yml'), 'utf8');
-  return template
+/** The rule files that docker/prometheus/prometheus.yml names (rule_files), relative to it. */
+export const PROMETHEUS_RULE_FILES = ['alerts.yml'] as const;
+
+/**
+ * The files of Prometheus's configuration folder, by name: docker/prometheus/prometheus.yml with
+ * the local addresses filled in, and the rule files it names, which must lie beside it.
+ */
+export function prometheusFiles(s: StackSettings): Record<string, string> {
+  const read = (name: string) => readFileSync(join(PROJECT_ROOT, 'docker', 'prometheus', name), 'utf8');
+  const config = read('prometheus.yml')
     .replaceAll('${FORWARDER_METRICS_TARGET}', s.metricsTarget)
     .replaceAll('${PROMETHEUS_TARGET}', `127.0.0.1:${s.prometheusPort}`);
+  return { 'prometheus.yml': config, ...Object.fromEntries(PROMETHEUS_RULE_FILES.map((name) => [name, read(name)])) };
 }

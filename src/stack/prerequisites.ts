@@ -49,12 +49,21 @@ export function requireMaven(): void {
 
 /** Prometheus comes from Debian's package; as root the stack installs it, otherwise it says how. */
 export function requirePrometheus(report: Report): string {
-  if (commandExists('prometheus')) return 'prometheus';
+  return requireFromPrometheusPackage('prometheus', report);
+}
+
+/** promtool (checks and unit-tests the alert rules) comes with Prometheus, from the same package. */
+export function requirePromtool(report: Report): string {
+  return requireFromPrometheusPackage('promtool', report);
+}
+
+function requireFromPrometheusPackage(command: 'prometheus' | 'promtool', report: Report): string {
+  if (commandExists(command)) return command;
   const install = `${SUDO}apt-get install -y --no-install-recommends prometheus`;
   if (!isRoot() || !commandExists('apt-get')) {
-    throw new ForwarderError('OF_STACK_PREREQUISITE', `Prometheus is needed and was not found. Install it with:  ${install}`);
+    throw new ForwarderError('OF_STACK_PREREQUISITE', `${command} (Prometheus) is needed and was not found. Install it with:  ${install}`);
   }
-  report(`prometheus: not installed; running: ${install}`);
+  report(`${command}: not installed; running: ${install}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   try {
     run('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], 'installing prometheus', { env });
@@ -62,8 +71,8 @@ export function requirePrometheus(report: Report): string {
     run('apt-get', ['update'], 'updating the package lists', { env });
     run('apt-get', ['install', '-y', '--no-install-recommends', 'prometheus'], 'installing prometheus', { env });
   }
-  if (!commandExists('prometheus')) {
-    throw new ForwarderError('OF_STACK_PREREQUISITE', `installing prometheus did not put it on the PATH; install it with:  ${install}`);
+  if (!commandExists(command)) {
+    throw new ForwarderError('OF_STACK_PREREQUISITE', `installing prometheus did not put ${command} on the PATH; install it with:  ${install}`);
   }
-  return 'prometheus';
+  return command;
 }
