@@ -10,10 +10,13 @@ export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'okta_forwarder_process_' });
   const labels = <T extends string>(...names: T[]) => names;
   const beforePollLagScrape = new Set<() => void>();
+  const beforeEventTimeLagScrape = new Set<() => void>();
   return {
     registry,
     /** Callbacks that refresh okta_forwarder_poll_lag_seconds when Prometheus scrapes. */
     beforePollLagScrape,
+    /** Callbacks that refresh okta_forwarder_sink_event_time_lag_seconds when Prometheus scrapes: the lag grows while nothing is indexed. */
+    beforeEventTimeLagScrape,
     oktaRequests: new Counter({
       name: 'okta_forwarder_okta_requests_total',
       help: 'Requests to the Okta System Log API, by outcome (ok, unauthorized, forbidden, rate_limited, unreachable, bad_request, bad_response, cursor_rejected, foreign_host).',
@@ -118,6 +121,9 @@ export function createMetrics(registry = new Registry()) {
       name: 'okta_forwarder_sink_event_time_lag_seconds',
       help: 'Now minus the newest `published` time indexed in Elasticsearch.',
       registers: [registry],
+      collect() {
+        for (const refresh of beforeEventTimeLagScrape) refresh();
+      },
     }),
     sinkBulkDuration: new Histogram({
       name: 'okta_forwarder_sink_bulk_duration_seconds',

@@ -14,6 +14,7 @@ export class SinkTelemetry {
   ) {
     this.logger = logger.child({ component: 'sink' });
     metrics.sinkEventTimeLag.reset();
+    metrics.beforeEventTimeLagScrape.add(() => this.updateEventTimeLag());
   }
 
   started(details: { groupId: string; topic: string; indexPrefix: string; schemaRegistry?: string }): void {
@@ -37,7 +38,12 @@ export class SinkTelemetry {
       this.metrics.sinkEndToEndLatency.observe(Math.max(0, (now - time) / 1000));
       if (this.newestIndexedMs === undefined || time > this.newestIndexedMs) this.newestIndexedMs = time;
     }
-    if (this.newestIndexedMs !== undefined) this.metrics.sinkEventTimeLag.set(Math.max(0, (now - this.newestIndexedMs) / 1000));
+    this.updateEventTimeLag();
+  }
+
+  /** Called at scrape time and after each bulk: a sink that indexes nothing shows a growing lag. */
+  updateEventTimeLag(): void {
+    if (this.newestIndexedMs !== undefined) this.metrics.sinkEventTimeLag.set(Math.max(0, (this.now() - this.newestIndexedMs) / 1000));
   }
 
   retrying(failures: ItemFailure<unknown>[], attempt: number, waitMs: number): void {

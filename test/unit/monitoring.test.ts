@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { MetricObject } from 'prom-client';
+import { Histogram, type MetricObject } from 'prom-client';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { CONNECTOR_STATES } from '../../src/poller/state.js';
 import { PROMETHEUS_RULE_FILES } from '../../src/stack/local.js';
@@ -39,7 +39,7 @@ function exportedSeries(): Map<string, SeriesShape> {
     const values = new Map<string, Set<string>>();
     for (const [, label, list] of metric.help.matchAll(/by (\w+) \(([^)]+)\)/g)) values.set(label as string, new Set((list as string).split(/,\s*/)));
     if (metric.name === 'okta_forwarder_connector_state') values.set('state', new Set(CONNECTOR_STATES));
-    if (metric.type === 'histogram') {
+    if (metric instanceof Histogram) {
       series.set(`${metric.name}_bucket`, { labels: new Set([...labels, 'le']), values });
       series.set(`${metric.name}_sum`, { labels: new Set(labels), values });
       series.set(`${metric.name}_count`, { labels: new Set(labels), values });
