@@ -25,7 +25,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     oktaRequestDuration: new Histogram({
       name: 'okta_forwarder_okta_request_duration_seconds',
-      help: 'Duration of requests to the Okta System Log API, including reading the body.',
+      help: 'Duration of requests to the Okta System Log API, from sending to the page received and parsed (read-ahead pages included).',
       labelNames: labels('org'),
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],

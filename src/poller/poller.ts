@@ -78,10 +78,13 @@ const DAY_MS = 86_400_000;
 /** Full pages requested ahead of the one being published (bounded: each holds up to a page of events). */
 const READ_AHEAD_PAGES = 2;
 
+/** A page with how long its request took (it may have been read ahead: waiting for it says nothing of Okta). */
+type FetchedPage = LogPage<EncodedPage> & { requestMs: number };
+
 /** A page requested ahead; `fullNext` is its next link once it is known to be full and not yet requested. */
 interface AheadPage {
   url: string;
-  page: Promise<LogPage<EncodedPage>>;
+  page: Promise<FetchedPage>;
   fullNext?: string;
 }
 
@@ -182,8 +185,7 @@ export class OrgPoller {
 
     let failures = 0;
     while (!this.stopped) {
-      let page: LogPage<EncodedPage>;
-      const startedAtMs = this.now();
+      let page: FetchedPage;
       try {
         page = await this.take(url);
       } catch (err) {
@@ -193,7 +195,7 @@ export class OrgPoller {
       }
       failures = 0;
       this.pages += 1;
-      telemetry.pageFetched(page.events.items, this.now() - startedAtMs, page.rateLimit, this.budget.shareUsed());
+      telemetry.pageFetched(page.events.items, page.requestMs, page.rateLimit, this.budget.shareUsed());
       const full = page.events.items >= this.limit;
       this.setState(full && !this.tracker.isCaughtUp ? 'backfilling' : 'connected', full ? 'reading the backfill' : 'caught up with Okta');
 
@@ -228,7 +230,7 @@ export class OrgPoller {
    * Requests stay one at a time: the next one goes out once the previous page is received and
    * counted full; a page with fewer events than the limit ends the read-ahead (caught up).
    */
-  private async take(url: string): Promise<LogPage<EncodedPage>> {
+  private async take(url: string): Promise<FetchedPage> {
     if (this.ahead[0]?.url === url) {
       const head = this.ahead.shift()!;
       this.readAhead();
@@ -268,8 +270,8 @@ export class OrgPoller {
     await Promise.allSettled(dropped.map((entry) => entry.page));
   }
 
-  /** Waits for the rate budget, then requests the page. */
-  private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<LogPage<EncodedPage>> {
+  /** Waits for the rate budget, then requests the page; `requestMs` runs from sending to the page received and counted. */
+  private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
     const delay = this.budget.delayMs();
     if (delay > 0) {
       this.setState('rate_limited', `using the configured share (${this.options.org.rateLimitShare}) of the rate limit: waiting for the next window`);
@@ -282,15 +284,18 @@ export class OrgPoller {
       observed = true;
       this.budget.observe(rateLimit);
     };
+    const sentAtMs = this.now();
+    let countedAtMs: number | undefined;
     const page = await this.options.source.getPage(url, (counted) => {
+      countedAtMs = this.now();
       observe(counted.rateLimit);
       onCounted?.(counted);
     });
     observe(page.rateLimit);
-    return page;
+    return { ...page, requestMs: (countedAtMs ?? this.now()) - sentAtMs };
   }
 
-  private async publishPage(page: LogPage<EncodedPage>, since: string): Promise<void> {
+  private async publishPage(page: FetchedPage, since: string): Promise<void> {
     const { rejected } = page.events;
     let events = page.events.events;
     let deduplicated = 0;

@@ -59,6 +59,7 @@ describe('the poller reads ahead', () => {
   it('requests the next full pages while one is published, one request at a time, at most two pages ahead, and stops at a short page', async () => {
     const org = scriptedOrg(8);
     const published: { page: string; requestedBefore: number }[] = [];
+    const metrics = createMetrics();
     const poller = new OrgPoller({
       org: orgConfig(),
       source: org.source,
@@ -73,7 +74,7 @@ describe('the poller reads ahead', () => {
       },
       loadCheckpoint: async () => undefined,
       publishedUuidsSince: async () => new Set(),
-      telemetry: new PollerTelemetry('acme', createLogger({ level: 'silent', destination: { write: () => undefined } }), createMetrics()),
+      telemetry: new PollerTelemetry('acme', createLogger({ level: 'silent', destination: { write: () => undefined } }), metrics),
       limit: LIMIT,
     });
     const handle = poller.start();
@@ -90,6 +91,10 @@ describe('the poller reads ahead', () => {
     expect(Math.max(...published.slice(1, 6).map((p) => p.requestedBefore - Number(p.page)))).toBe(3);
     // Page 8 is short (caught up): page 9 waits for the poll interval, it is not read ahead.
     expect(org.requested).toEqual(Array.from({ length: 9 }, (_, n) => `page-${n}`));
+    // Request durations are the requests' own (5 ms each here), not the time the loop waited for a page read ahead.
+    const duration = (await metrics.oktaRequestDuration.get()).values;
+    expect(duration.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(9);
+    expect(duration.find((v) => v.metricName?.endsWith('_sum'))?.value).toBeGreaterThanOrEqual(9 * 0.004);
     expect(handle.stats()).toMatchObject({ events: 8 * LIMIT + 3, lastPublished: new Date(Date.UTC(2026, 0, 1, 0, 8, 2)).toISOString() });
   });
 });
