@@ -5,6 +5,8 @@
  * peak RSS (VmHWM).
  *
  *   npm run stack -- up && npm run build && npx tsx bench/sink.ts [events=200000]
+ *
+ * BENCH_NODE_FLAGS adds Node options to the sink process (e.g. --cpu-prof).
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -74,18 +76,28 @@ const codec = createOktaEventCodec();
 for (let i = 0; i < events.length; i += 1000) await producer.send({ topic: config.kafka.topics.events, messages: events.slice(i, i + 1000).map((e) => eventMessage('bench', e, codec)) });
 await producer.disconnect();
 
-const child = spawn(process.execPath, [join(PROJECT_ROOT, 'dist/cli/main.js'), 'sink'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), join(PROJECT_ROOT, 'dist/cli/main.js'), 'sink'], { env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 let output = '';
 child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
 while (!output.includes('"msg":"sink started"')) await new Promise((resolve) => setTimeout(resolve, 50));
 started = performance.now();
+// Done when the group has committed every offset: the sink commits only what Elasticsearch
+// acknowledged, the same point at which the plain loop above counts a bulk done. (Polling a count
+// instead would force refreshes on the indices while the sink writes, slowing it down.)
+const watcher = kafka.admin();
+await watcher.connect();
+const ends = await watcher.fetchTopicOffsets(config.kafka.topics.events);
 for (;;) {
-  await es.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-*`, allow_no_indices: true, ignore_unavailable: true });
-  const { count } = await es.count({ index: `${config.elasticsearch.indexPrefix}-*`, allow_no_indices: true, ignore_unavailable: true });
-  if (count >= EVENTS) break;
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  const [committed] = await watcher.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.topics.events] });
+  const behind = ends.some((end) => BigInt(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? '-1') < BigInt(end.high));
+  if (!behind) break;
+  await new Promise((resolve) => setTimeout(resolve, 100));
 }
 const sinkRate = EVENTS / ((performance.now() - started) / 1000);
+await watcher.disconnect();
+await es.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-*` });
+const { count: landed } = await es.count({ index: `${config.elasticsearch.indexPrefix}-*` });
+if (landed !== EVENTS) throw new Error(`the sink indexed ${landed} documents, not ${EVENTS}`);
 const peakMb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 child.kill('SIGTERM');
 await es.indices.delete({ index: [`${plainPrefix}-*`, `${config.elasticsearch.indexPrefix}-*`] });

@@ -103,7 +103,10 @@ export class ActivitySink {
     const consumer = kafka.consumer({
       groupId,
       readUncommitted: false,
-      maxBytesPerPartition: 4 * 1024 * 1024,
+      // Chunks stay in flight two at a time within a fetched batch but drain at its end, so
+      // bigger batches keep Elasticsearch busier: 16 MB (a fetch response stays within KafkaJS's
+      // 10 MB maxBytes) took the sink from about 4,400 to 5,300–6,000 docs/s (bench/sink.ts).
+      maxBytesPerPartition: 16 * 1024 * 1024,
       sessionTimeout: this.options.sessionTimeoutMs,
       heartbeatInterval: Math.max(1000, Math.floor(this.options.sessionTimeoutMs / 10)),
     });
