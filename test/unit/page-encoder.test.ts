@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { PageBodyError } from '../../src/okta/page-body.js';
@@ -72,6 +73,17 @@ describe('the page encoder thread', () => {
     await expect(encoder.encode(Buffer.from('not json'), 'text/plain')).rejects.toThrow(PageBodyError);
     await expect(encoder.encode(Buffer.from('not json'), 'text/plain')).rejects.toThrow(/a body that is not JSON \(a text\/plain body starting "not json"\)/);
     expect((await encoder.encode(body([{ uuid: 'x' }]), 'application/json')).events[0]!.key).toBe('x');
+  });
+
+  it('fails the pages in flight with a retriable error when its thread dies, and starts a new thread for the next page', async () => {
+    encoder = new PageEncoder();
+    await encoder.encode(body([{ uuid: 'warm-up' }]), 'application/json');
+    const thread = (encoder as unknown as { worker: Worker }).worker;
+    // A page big enough (some 6,000 events) to be still in the thread when it is terminated.
+    const inFlight = encoder.encode(body(Array.from({ length: 200 }, () => sentEvents()).flat()), 'application/json');
+    await thread.terminate();
+    await expect(inFlight).rejects.toMatchObject({ code: 'OF_AVRO_ENCODE', retriable: true, message: expect.stringMatching(/the encoder thread stopped .*fetched again/) });
+    expect((await encoder.encode(body([{ uuid: 'after' }]), 'application/json')).events[0]!.key).toBe('after');
   });
 
   it('encodes a Buffer that shares its memory with others without detaching them', async () => {
