@@ -241,7 +241,7 @@ export class OrgPoller {
   }
 
   private request(url: string): AheadPage {
-    const entry: AheadPage = { url, page: Promise.resolve(undefined as never) };
+    const entry = { url } as AheadPage;
     entry.page = this.fetch(url, ({ items, nextUrl }) => {
       if (items < this.limit || !nextUrl) return;
       entry.fullNext = nextUrl;
