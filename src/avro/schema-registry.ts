@@ -26,6 +26,8 @@ import { MAX_CONFLUENT_SCHEMA_ID } from './wire-format.js';
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 /** Confluent's error code for GET /schemas/ids/{id} of an id it does not hold. */
 const SCHEMA_NOT_FOUND = 40403;
+/** Confluent's error code for a subject that holds no version. */
+const SUBJECT_NOT_FOUND = 40401;
 
 export interface SchemaRegistryClientOptions {
   /** Base URL of the REST API (a path prefix is kept: "https://host/apis/ccompat/v7"). */
@@ -99,6 +101,22 @@ export class SchemaRegistryClient {
       return { found: false, reason: `schema id ${id} of the schema registry ${this.url} is a ${String(found.schemaType)} schema, not Avro` };
     }
     return { found: true, schema: found.schema };
+  }
+
+  /**
+   * The latest version registered under `subject`, or undefined when the subject holds none yet
+   * (404, error code 40401): what `okta-forwarder check` shows. Throws like register().
+   */
+  async latestVersion(subject: string): Promise<{ version: number; id: number } | undefined> {
+    const what = `reading subject ${JSON.stringify(subject)} from the schema registry ${this.url}`;
+    const response = await this.send(what, 'GET', `subjects/${encodeURIComponent(subject)}/versions/latest`);
+    if (response.status === 404 && registryError(response.body)?.code === SUBJECT_NOT_FOUND) return undefined;
+    if (response.status !== 200) throw this.failure(what, response, `read subject ${JSON.stringify(subject)}`);
+    const latest = parseJson(response.body) as { version?: unknown; id?: unknown } | undefined;
+    if (typeof latest?.version !== 'number' || typeof latest.id !== 'number') {
+      throw refused(`${what}: the registry answered 200 without a version and id (${describeBody(response.body, response.headers)})`);
+    }
+    return { version: latest.version, id: latest.id };
   }
 
   async close(): Promise<void> {

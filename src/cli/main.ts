@@ -19,7 +19,8 @@ Commands:
                       (--keep-raw keeps the original event in each document)
   run                 poll and sink in one process
   check               test every org (DNS, TLS, authentication, permission, rate limit),
-                      Kafka (brokers, topics, transactions) and Elasticsearch; exit 1 on a failure
+                      Kafka (brokers, topics, transactions), the schema registry if configured
+                      and Elasticsearch; exit 1 on a failure
   import FILE --org ID
                       publish Okta events from an NDJSON file ("-": stdin) to the events topic
   normalize [FILE] [--org ID]

@@ -5,6 +5,7 @@ import { createKafka } from '../../src/kafka/client.js';
 import { readToEnd } from '../../src/kafka/read-to-end.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { runCli } from '../support/cli.js';
+import { freePort } from '../support/net.js';
 import { readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
 import { elasticsearchEndpoint } from '../support/stack.js';
 import { uniqueName } from '../support/wait.js';
@@ -26,6 +27,7 @@ describe('okta-forwarder check and import against the real services', () => {
     const { file } = writeTestConfig([{ id: 'acme', domain: sim.domain, token }], { elasticsearch: es.config });
     const result = await runCli(['check', '--config', file], es.env);
     expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).not.toContain('schema registry'); // none configured: no row
     for (const row of ['okta acme: connection', 'okta acme: authentication', 'okta acme: System Log permission', 'okta acme: rate limit', 'kafka: brokers', 'kafka: topics', 'kafka: transactions', 'elasticsearch: reachable', 'elasticsearch: version']) {
       expect(result.stdout).toMatch(new RegExp(`PASS  ${row}`));
     }
@@ -36,9 +38,12 @@ describe('okta-forwarder check and import against the real services', () => {
   it('check fails with what to do when the token is wrong and Elasticsearch refuses the password', async () => {
     sim = await startSimulator({ apiTokens: ['the-right-token'] });
     const es = esSettings();
-    const { file } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: 'a-wrong-token-value' }], { elasticsearch: es.config });
+    // A schema registry configured where nothing listens.
+    const registry = `http://127.0.0.1:${await freePort()}`;
+    const { file } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: 'a-wrong-token-value' }], { elasticsearch: es.config, schemaRegistry: { url: registry } });
     const result = await runCli(['check', '--config', file], { ELASTICSEARCH_PASSWORD: 'not-the-password' });
     expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`FAIL {2}schema registry +reading subject ".*-value" from the schema registry ${registry}/: connection refused`));
     expect(result.stdout).toMatch(/FAIL {2}okta acme: authentication +Okta .* answered 401 E0000011 .*Create a new one/);
     expect(result.stdout).toMatch(/FAIL {2}elasticsearch: reachable +401 security_exception: .*; check elasticsearch\.auth/);
     expect(result.stdout).toMatch(/PASS {2}kafka: transactions/);

@@ -315,6 +315,25 @@ describe('schema registry client', () => {
   });
 });
 
+describe('the subject as `okta-forwarder check` reads it', () => {
+  it('gives the latest version and id, nothing for a subject without versions (40401), and refuses any other 404 as a wrong URL', async () => {
+    const endpoint = await recordingEndpoint((request) =>
+      request.url?.includes('/subjects/known/')
+        ? { status: 200, body: JSON.stringify({ subject: 'known', version: 3, id: 42, schema: SCHEMA_TEXT }) }
+        : request.url?.includes('/subjects/new/')
+          ? { status: 404, body: registryError(40401, "Subject 'new' not found.") }
+          : { status: 404, body: '<html><title>Not Found</title></html>', type: 'text/html' },
+    );
+    const client = clientFor(`${endpoint.url}/registry`);
+    expect(await client.latestVersion('known')).toEqual({ version: 3, id: 42 });
+    expect(endpoint.requests[0]).toMatchObject({ method: 'GET', url: '/registry/subjects/known/versions/latest' });
+    expect(await client.latestVersion('new')).toBeUndefined();
+    const wrongUrl = await failureOf(client.latestVersion('elsewhere'));
+    expect(wrongUrl.code).toBe('OF_SCHEMA_REGISTRY_REFUSED');
+    expect(wrongUrl.message).toMatch(/no schema registry API at this URL; check schemaRegistry\.url/);
+  });
+});
+
 describe('how the poller and import encode', () => {
   const silent = createLogger({ level: 'silent' });
 

@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import kafkajs, { Partitioners } from 'kafkajs';
+import { createSchemaRegistryClient, eventSchemaSubject, type SchemaRegistryClient } from '../../avro/schema-registry.js';
 import { loadConfig, type ForwarderConfig, type OrgConfig } from '../../config/index.js';
 import { createElasticsearchClient } from '../../elasticsearch/client.js';
 import { ForwarderError } from '../../errors.js';
@@ -23,7 +24,8 @@ interface CheckResult {
 /**
  * `okta-forwarder check`: the connector's "Test API". For every org: DNS, TLS and connection,
  * authentication, permission to read the System Log (a limit=1 request) and the rate-limit
- * headroom; then Kafka (brokers, topics, transactions) and Elasticsearch (reachable, version).
+ * headroom; then Kafka (brokers, topics, transactions), the schema registry when one is
+ * configured (reachable, credentials, the subject), and Elasticsearch (reachable, version).
  * One table of passes and failures, each failure with what to do; exit 1 if any failed.
  */
 export async function checkCommand(context: CommandContext): Promise<number> {
@@ -31,6 +33,7 @@ export async function checkCommand(context: CommandContext): Promise<number> {
   const results: CheckResult[] = [];
   for (const org of config.okta.orgs) results.push(...(await checkOrg(org)));
   results.push(...(await checkKafka(config)));
+  results.push(...(await checkSchemaRegistry(config)));
   results.push(...(await checkElasticsearch(config)));
   printTable(results);
   return results.every((result) => result.ok) ? 0 : 1;
@@ -143,6 +146,24 @@ async function checkKafka(config: ForwarderConfig): Promise<CheckResult[]> {
     await producer.disconnect().catch(() => undefined);
   }
   return results;
+}
+
+/** With a registry configured: reachable, credentials accepted, and what the subject holds. */
+async function checkSchemaRegistry(config: ForwarderConfig): Promise<CheckResult[]> {
+  if (config.schemaRegistry.url === '') return [];
+  const check = 'schema registry';
+  let client: SchemaRegistryClient | undefined;
+  try {
+    client = createSchemaRegistryClient(config) as SchemaRegistryClient;
+    const subject = eventSchemaSubject(config);
+    const latest = await client.latestVersion(subject);
+    const holds = latest ? `holds version ${latest.version} (schema id ${latest.id})` : 'holds no schema yet; the poller registers it at start';
+    return [{ check, ok: true, detail: `${client.url} answered: subject ${subject} ${holds}` }];
+  } catch (err) {
+    return [{ check, ok: false, detail: (err as Error).message }];
+  } finally {
+    await client?.close();
+  }
 }
 
 async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[]> {
