@@ -10,6 +10,12 @@ export interface EncodedEvent {
   value: Buffer;
 }
 
+/** A page item that cannot be an event record, as JSON text with the reason: it is dead-lettered. */
+export interface RejectedItem {
+  json: string;
+  reason: string;
+}
+
 /** The event with the record's key and headers read from it. */
 export function encodeEvent(event: Record<string, unknown>, codec: OktaEventCodec): EncodedEvent {
   return {

@@ -3,13 +3,13 @@ import { ForwarderError } from '../errors.js';
 import { TRANSACTIONAL_RETRY } from './client.js';
 import { keyHashPartitioner } from './partitioner.js';
 import { encodeCheckpoint, type Checkpoint } from './checkpoints.js';
-import { deadLetterMessage, encodedEventMessage, type EncodedEvent } from './messages.js';
+import { deadLetterMessage, encodedEventMessage, type EncodedEvent, type RejectedItem } from './messages.js';
 
 export interface PageToPublish {
   /** The page's events, Avro-encoded. */
   events: EncodedEvent[];
   /** Items of the page that cannot be event records (JSON text and why): dead-lettered in the same transaction. */
-  rejected: { json: string; reason: string }[];
+  rejected: RejectedItem[];
   /** The cursor after this page; written in the same transaction. */
   checkpoint: Checkpoint;
 }

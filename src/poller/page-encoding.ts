@@ -1,6 +1,6 @@
 import { isPlainObject } from '../avro/json-text.js';
 import type { OktaEventCodec } from '../avro/index.js';
-import type { EncodedEvent } from '../kafka/messages.js';
+import { encodeEvent, type EncodedEvent, type RejectedItem } from '../kafka/messages.js';
 import { readPageItems } from '../okta/page-body.js';
 
 /** A System Log page ready for Kafka. */
@@ -10,11 +10,6 @@ export interface EncodedPage {
   events: EncodedEvent[];
   /** Items that cannot be event records, as JSON text with the reason; they are dead-lettered, never dropped. */
   rejected: RejectedItem[];
-}
-
-export interface RejectedItem {
-  json: string;
-  reason: string;
 }
 
 /**
@@ -44,17 +39,16 @@ export function encodePageBody(body: Buffer, contentType: string, codec: OktaEve
       rejected.push({ json: JSON.stringify(item) ?? 'undefined', reason: 'not a JSON object' });
       continue;
     }
+    let encoded: EncodedEvent;
     try {
-      values.push(codec.encode(item));
+      encoded = encodeEvent(item, codec);
     } catch (err) {
       rejected.push({ json: JSON.stringify(item), reason: (err as Error).message });
       continue;
     }
-    events.push({
-      key: typeof item.uuid === 'string' ? item.uuid : null,
-      eventType: typeof item.eventType === 'string' ? item.eventType : undefined,
-      published: typeof item.published === 'string' ? item.published : undefined,
-    });
+    const { value, ...record } = encoded;
+    values.push(value);
+    events.push(record);
   }
   let total = 0;
   for (const value of values) total += value.length;
