@@ -41,3 +41,55 @@ export function interruptibleSleep(ms: number, signal: AbortSignal): Promise<boo
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** Why retrying() ended without a result: its signal was aborted (stop, a lost partition). */
+export class RetryAborted extends Error {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super(`${what}: stopped while waiting to retry`, options);
+    this.name = 'RetryAborted';
+  }
+}
+
+export interface RetryingOptions {
+  /** What is being done, for RetryAborted's message ("publishing a page for acme"). */
+  what: string;
+  policy: RetryPolicy;
+  /** Cuts a wait short (stop(), a rebalance): retrying() then rejects with RetryAborted. */
+  signal?: AbortSignal;
+  /** Whether another attempt can help. Default: unless the error says `retriable: false`. */
+  retriable?: (err: unknown) => boolean;
+  /** The server's own word on when to try again, in ms from now (Okta's X-Rate-Limit-Reset): wins over the policy. */
+  delayHintMs?: (err: unknown) => number | undefined;
+  /** Hears each failure that will be retried, before the wait: the place for a log line, a metric, a state. */
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+  /** Attempts in all before the last error is thrown; default: no limit. */
+  maxAttempts?: number;
+  random?: () => number;
+}
+
+/**
+ * The one retry loop: runs `action` until it succeeds, an error is not retriable, the attempts
+ * run out, or the signal aborts a wait. Call sites decide only what is retriable and what to say
+ * while waiting; the pacing is the policy's.
+ */
+export async function retrying<T>(action: (attempt: number) => Promise<T>, options: RetryingOptions): Promise<T> {
+  const { signal } = options;
+  const retriable = options.retriable ?? ((err: unknown) => (err as { retriable?: unknown } | null)?.retriable !== false);
+  for (let attempt = 1; ; attempt += 1) {
+    if (signal?.aborted) throw new RetryAborted(options.what);
+    try {
+      return await action(attempt);
+    } catch (err) {
+      if (err instanceof RetryAborted) throw err;
+      if (signal?.aborted) throw new RetryAborted(options.what, { cause: err });
+      if (!retriable(err) || attempt >= (options.maxAttempts ?? Infinity)) throw err;
+      const waitMs = Math.max(0, options.delayHintMs?.(err) ?? retryDelayMs(options.policy, attempt, options.random));
+      options.onRetry?.(err, attempt, waitMs);
+      if (signal ? !(await interruptibleSleep(waitMs, signal)) : (await sleep(waitMs), false)) throw new RetryAborted(options.what, { cause: err });
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
