@@ -8,12 +8,16 @@ export interface EncodedEvent {
   eventType: string | undefined;
   published: string | undefined;
   value: Buffer;
+  /** More record headers (`import` adds the source file and line). */
+  headers?: Record<string, string>;
 }
 
 /** A page item that cannot be an event record, as JSON text with the reason: it is dead-lettered. */
 export interface RejectedItem {
   json: string;
   reason: string;
+  /** More dead-letter headers (`import` adds the source file and line). */
+  headers?: Record<string, string>;
 }
 
 /** The event with the record's key and headers read from it. */
@@ -32,7 +36,7 @@ export function eventMessage(org: string, event: Record<string, unknown>, codec:
 }
 
 export function encodedEventMessage(org: string, event: EncodedEvent): Message {
-  const headers: Record<string, string> = { org };
+  const headers: Record<string, string> = { ...event.headers, org };
   if (event.eventType !== undefined) headers.eventType = event.eventType;
   if (event.published !== undefined) headers.published = event.published;
   return { key: event.key, value: event.value, headers };
