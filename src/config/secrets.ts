@@ -4,6 +4,7 @@ import { ForwarderError } from '../errors.js';
 import { registerCredentials, registerSecret, URL_USERINFO } from '../logging/secrets.js';
 import { SENSITIVE_PATHS } from './redact.js';
 import { settings } from './reference.js';
+import { ENV_NAME } from './schema.js';
 
 /** Dotted paths (org settings as okta.orgs[].key) of the settings that name a file holding a secret. */
 export const SECRET_FILE_PATHS: readonly string[] = settings()
@@ -61,7 +62,9 @@ export function registerConfigSecrets(values: Record<string, unknown>, env: Node
   }
   for (const path of SECRET_ENV_PATHS) {
     for (const { value } of valuesAt(values, path)) {
-      if (typeof value === 'string' && value !== '') registerSecret(env[value]);
+      if (typeof value !== 'string' || value === '') continue;
+      // Not a variable's name: most likely the secret itself, pasted where the name belongs.
+      registerSecret(ENV_NAME.test(value) ? env[value] : value);
     }
   }
   forEachText(values, registerUrlCredentials);

@@ -144,6 +144,19 @@ describe('secrets of the configuration', () => {
     expect(SECRET_ENV_PATHS).toEqual(['okta.orgs[].auth.tokenEnv']);
   });
 
+  it('does not quote a token pasted where the name of its environment variable belongs', () => {
+    const token = `00${canaryValue('pasted').replace(/[^A-Za-z0-9]/g, '')}`;
+    const dir = tempDir();
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ okta: { orgs: [{ id: 'acme', domain: 'acme.okta.com', auth: { tokenEnv: token } }] } }));
+    expect(() => loadConfig({ file, env: {} })).toThrow(/okta\.orgs\[0\]\.auth\.tokenEnv: must be the name of an environment variable/);
+    try {
+      loadConfig({ file, env: {} });
+    } catch (err) {
+      expect((err as Error).message).not.toContain(token.slice(0, 12));
+    }
+  });
+
   it('knows every secret before validating: an invalid configuration, with a canary in every secret setting and credentials in the URLs, shows none', () => {
     const dir = tempDir();
     const secrets = secretSettings(dir, 'acme.okta.com');
