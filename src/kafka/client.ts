@@ -15,7 +15,7 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
     : false;
   let saslOptions: SASLOptions | undefined;
   if (sasl.mechanism !== 'none') {
-    const password = readSecret({ value: sasl.password, file: sasl.passwordFile }, 'the Kafka SASL password');
+    const password = readSecret({ value: sasl.password, file: sasl.passwordFile, username: sasl.username }, 'the Kafka SASL password');
     saslOptions = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
   }
   return {

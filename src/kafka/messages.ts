@@ -1,5 +1,6 @@
 import type { Message } from 'kafkajs';
 import type { OktaEventCodec } from '../avro/index.js';
+import { scrubbedExcerpt, scrubSecrets } from '../logging/secrets.js';
 
 /** One Okta event, Avro-encoded, with what its Kafka record carries besides the value. */
 export interface EncodedEvent {
@@ -44,5 +45,19 @@ export function encodedEventMessage(org: string, event: EncodedEvent): Message {
 
 /** A dead-letter record: the original bytes, and headers that say where it came from and why. */
 export function deadLetterMessage(org: string, value: string | Buffer, headers: { stage: string; reason: string } & Record<string, string>): Message {
-  return { key: org, value, headers: { org, ...headers } };
+  return { key: org, value, headers: deadLetterHeaders({ org, ...headers }) };
+}
+
+/** The longest reason a dead letter carries; a reason is a message, not a copy of the record. */
+const MAX_REASON_LENGTH = 1000;
+
+/**
+ * The headers of a dead letter, scrubbed: a reason quotes error messages, and those quote servers
+ * (an error page may echo the request's credentials). Scrubbed before the reason is cut, so a cut
+ * never leaves part of a secret. The record's own bytes are the data and stay as they are.
+ */
+export function deadLetterHeaders<T extends Record<string, string>>(headers: T): T {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, name === 'reason' ? scrubbedExcerpt(value, MAX_REASON_LENGTH) : scrubSecrets(value)]),
+  ) as T;
 }
