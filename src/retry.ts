@@ -93,3 +93,25 @@ export async function retrying<T>(action: (attempt: number) => Promise<T>, optio
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Hears that a start waits for a dependency (and why), or no longer does (reason undefined). */
+export type WaitingListener = (dependency: string, reason: string | undefined, retryInMs?: number) => void;
+
+/**
+ * A dependency reached while a service starts (Kafka, Elasticsearch, the schema registry): every
+ * failure is waited out with the `unreachable` policy, an operator's fix (a password file, an
+ * ACL) included, and `onWaiting` says what is awaited until it answers. Only the signal ends it.
+ */
+export async function untilAvailable<T>(dependency: string, what: string, action: () => Promise<T>, options: { signal?: AbortSignal; onWaiting?: WaitingListener; policy?: RetryPolicy }): Promise<T> {
+  try {
+    return await retrying(action, {
+      what,
+      policy: options.policy ?? RETRY_POLICIES.unreachable,
+      retriable: () => true,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onRetry: (err, _attempt, waitMs) => options.onWaiting?.(dependency, `${what}: ${(err as Error).message}`, waitMs),
+    });
+  } finally {
+    options.onWaiting?.(dependency, undefined);
+  }
+}

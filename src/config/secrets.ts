@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { resolve } from 'node:path';
 import { ForwarderError } from '../errors.js';
 import { registerCredentials, registerSecret, URL_USERINFO } from '../logging/secrets.js';
@@ -133,4 +133,33 @@ function forEachText(value: unknown, visit: (text: string) => void): void {
   if (typeof value === 'string') visit(value);
   else if (typeof value === 'number' || typeof value === 'boolean') visit(String(value));
   else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) forEachText(item, visit);
+}
+
+/**
+ * Notices when secret files change (a rotated token, a fixed password), so whoever waits for an
+ * operator's fix can try again at once instead of at the end of a long backoff. Polls each file's
+ * stat once a second (fs.watchFile): unlike fs.watch it sees files replaced by rename and the
+ * symlink swaps of Kubernetes secrets, and it does not keep the process alive.
+ */
+export class SecretFileWatcher {
+  private waiters: (() => void)[] = [];
+  private readonly listener = () => {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  };
+
+  constructor(private readonly files: readonly string[]) {
+    for (const file of files) watchFile(file, { interval: 1000, persistent: false }, this.listener);
+  }
+
+  /** Resolves at the next change of any of the files; never, when there are none. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  close(): void {
+    for (const file of this.files) unwatchFile(file, this.listener);
+    this.listener();
+  }
 }

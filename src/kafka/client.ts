@@ -15,8 +15,18 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
     : false;
   let saslOptions: SASLOptions | undefined;
   if (sasl.mechanism !== 'none') {
-    const password = readSecret({ value: sasl.password, file: sasl.passwordFile, username: sasl.username }, 'the Kafka SASL password');
-    saslOptions = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
+    const source = { value: sasl.password, file: sasl.passwordFile, username: sasl.username };
+    // Read now, so a missing file is reported at start, and again by every new connection, which
+    // reads `password` when it authenticates: a fixed or rotated password file is used by the next
+    // connection attempt, without a restart.
+    readSecret(source, 'the Kafka SASL password');
+    saslOptions = {
+      mechanism: sasl.mechanism,
+      username: sasl.username,
+      get password() {
+        return readSecret(source, 'the Kafka SASL password');
+      },
+    } as SASLOptions;
   }
   return {
     clientId: kafka.clientId,

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConfigResourceTypes, type Admin, type IHeaders, type Message } from 'kafkajs';
+import kafkajs, { type Admin, type IHeaders, type Message } from 'kafkajs';
+
+// KafkaJS is CommonJS; Node's ESM loader does not see this export by name.
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * What a broker takes in one record batch: a topic's `max.message.bytes` (Kafka's default, and the
@@ -87,14 +90,17 @@ export function oversizedDeadLetter(message: Message, context: { topic: string; 
     const first = Array.isArray(header) ? header[0] : header;
     if (first !== undefined) headers[name] = bounded(first, 1024);
   }
+  const tooLarge = `the record takes ${size} bytes, more than ${context.topic} accepts (max.message.bytes ${context.limitBytes}); the value is truncated to its first ${Math.min(value.length, OVERSIZED_BODY_BYTES)} bytes`;
+  // A record dead-lettered for another reason first (the sink's) keeps that reason in front.
+  const earlier = headers.reason?.toString();
   return {
     key: message.key === null || message.key === undefined ? null : bounded(message.key, 1024),
     value: value.subarray(0, OVERSIZED_BODY_BYTES),
     headers: {
       ...headers,
-      stage: context.stage,
-      reason: `the record takes ${size} bytes, more than ${context.topic} accepts (max.message.bytes ${context.limitBytes}); the value is truncated to its first ${Math.min(value.length, OVERSIZED_BODY_BYTES)} bytes`,
-      'error.type': 'record_too_large',
+      stage: headers.stage ?? context.stage,
+      reason: earlier ? `${earlier.slice(0, 1000)}; and ${tooLarge}` : tooLarge,
+      'error.type': headers['error.type'] ?? 'record_too_large',
       'original.size': String(value.length),
       'original.sha256': createHash('sha256').update(value).digest('hex'),
       truncated: value.length > OVERSIZED_BODY_BYTES ? 'true' : 'false',

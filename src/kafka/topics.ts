@@ -1,4 +1,5 @@
-import type { Admin, ITopicConfig } from 'kafkajs';
+import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
+import type { Logger } from '../logging/logger.js';
 import type { ForwarderConfig } from '../config/index.js';
 import { ForwarderError } from '../errors.js';
 
@@ -52,4 +53,16 @@ export async function ensureTopics(admin: Admin, kafka: ForwarderConfig['kafka']
     }
   }
   return missing.map((spec) => spec.topic);
+}
+
+/** Creates the topics that do not exist yet (another process may be creating them too). */
+export async function createTopics(kafka: Kafka, config: ForwarderConfig, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const created = await ensureTopics(admin, config.kafka);
+    if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
 }

@@ -16,6 +16,8 @@ export interface Authenticator {
   invalidate(): Promise<void>;
   /** For messages and logs, never the secret: "API token from /run/secrets/acme". */
   readonly description: string;
+  /** The files the secrets come from: a change there may fix an `unauthorized` connector at once. */
+  readonly secretFiles: readonly string[];
 }
 
 /**
@@ -24,10 +26,12 @@ export interface Authenticator {
  */
 export class ApiTokenAuthenticator implements Authenticator {
   readonly description: string;
+  readonly secretFiles: readonly string[];
   private token: string | undefined;
 
   constructor(private readonly source: { tokenEnv?: string; tokenFile?: string; env?: NodeJS.ProcessEnv }) {
     this.description = source.tokenFile ? `API token from ${source.tokenFile}` : `API token from $${source.tokenEnv}`;
+    this.secretFiles = source.tokenFile ? [source.tokenFile] : [];
   }
 
   async headers(): Promise<Record<string, string>> {

@@ -96,6 +96,11 @@ export class OktaClient {
     }
   }
 
+  /** The files the org's credentials come from (see Authenticator.secretFiles). */
+  get secretFiles(): readonly string[] {
+    return this.options.authenticator.secretFiles;
+  }
+
   async close(): Promise<void> {
     await this.pool.close();
   }

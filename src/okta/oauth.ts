@@ -67,6 +67,7 @@ interface DpopKey {
 
 export class OAuthAuthenticator implements Authenticator {
   readonly description: string;
+  readonly secretFiles: readonly string[];
   private readonly tokenUrl: string;
   private readonly now: () => number;
   private token: AccessToken | undefined;
@@ -79,6 +80,7 @@ export class OAuthAuthenticator implements Authenticator {
   constructor(private readonly options: OAuthAuthenticatorOptions) {
     this.tokenUrl = `${options.baseUrl.replace(/\/+$/, '')}/oauth2/v1/token`;
     this.now = options.now ?? Date.now;
+    this.secretFiles = [options.privateKeyFile];
     this.description = `OAuth client ${options.clientId} with the private key from ${options.privateKeyFile}${options.dpop ? ' (DPoP)' : ''}`;
   }
 

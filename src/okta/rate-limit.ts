@@ -1,7 +1,7 @@
 /**
  * Okta's per-minute budget for /api/v1/logs is org-wide and shared with every other integration.
  * RateBudget reads X-Rate-Limit-* from every response and lets the poller spend at most
- * `share` of the limit in each window; the rest is left to others. When another client has
+ * `share` of the limit in each window, spread evenly over the window; the rest is left to others. When another client has
  * already spent the org's budget (Remaining at zero), it waits for the reset too.
  */
 export interface RateLimitSnapshot {
@@ -30,6 +30,8 @@ export class RateBudget {
   /** Requests this poller sent in the window that resets at `windowResetAtMs`. */
   private usedInWindow = 0;
   private windowResetAtMs = 0;
+  /** Earliest time of the next request: the share left spread over the window left. */
+  private nextAtMs = 0;
 
   constructor(
     private readonly share: number,
@@ -45,6 +47,16 @@ export class RateBudget {
     }
     this.usedInWindow += 1;
     this.snapshot = snapshot;
+    // Requests go out at a steady pace: what is left of the share spread over what is left of the
+    // window. The same number per window as sending them all at once and then waiting, but never
+    // a minute without a request, so a revoked token or a new event is seen within seconds.
+    const now = this.now();
+    const left = this.allowed(snapshot) - this.usedInWindow;
+    this.nextAtMs = left > 0 ? now + Math.max(0, snapshot.resetAtMs - now) / (left + 1) : snapshot.resetAtMs;
+  }
+
+  private allowed(snapshot: RateLimitSnapshot): number {
+    return Math.max(1, Math.floor(snapshot.limit * this.share));
   }
 
   /** How long to wait before the next request may be sent (0: now). */
@@ -53,9 +65,15 @@ export class RateBudget {
     if (!snapshot) return 0;
     const now = this.now();
     if (now >= snapshot.resetAtMs) return 0;
-    const allowed = Math.max(1, Math.floor(snapshot.limit * this.share));
-    if (this.usedInWindow >= allowed || snapshot.remaining <= 0) return snapshot.resetAtMs - now;
-    return 0;
+    if (this.usedInWindow >= this.allowed(snapshot) || snapshot.remaining <= 0) return snapshot.resetAtMs - now;
+    return Math.max(0, Math.round(this.nextAtMs - now));
+  }
+
+  /** Whether the next request waits for the window's reset (the share, or the org's whole budget, is spent), not just for its turn. */
+  exhausted(): boolean {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.now() >= snapshot.resetAtMs) return false;
+    return this.usedInWindow >= this.allowed(snapshot) || snapshot.remaining <= 0;
   }
 
   /** Share of the org's limit this poller used in the current window (0..1). */

@@ -20,6 +20,8 @@ export interface PageSource {
    * holds, its next link and rate-limit headers as soon as the body is parsed: before encoding ends.
    */
   getPage(url: string, onCounted?: (counted: CountedPage) => void): Promise<LogPage<EncodedPage>>;
+  /** Resolves when the org's credentials may have changed (a secret file was written): a failure's wait ends early. */
+  credentialsChanged?(): Promise<void>;
 }
 
 export interface CountedPage {
@@ -288,9 +290,12 @@ export class OrgPoller {
   /** Waits for the rate budget, then requests the page; `requestMs` runs from sending to the page received and counted. */
   private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
     const delay = this.budget.delayMs();
-    if (delay > 0) {
+    if (delay > 0 && this.budget.exhausted()) {
       this.setState('rate_limited', `using the configured share (${this.options.org.rateLimitShare}) of the rate limit: waiting for the next window`);
       await interruptibleSleep(delay + this.jitterMs(), this.abort.signal);
+    } else if (delay > 0) {
+      // Its turn within the share: pacing, not a limit reached.
+      await interruptibleSleep(delay, this.abort.signal);
     }
     // The budget counts the response once, as early as possible: before the next page is requested ahead.
     let observed = false;
@@ -402,7 +407,9 @@ export class OrgPoller {
     this.options.telemetry.requestFailed(error, handling.outcome, waitMs);
     if (this.state !== handling.state) this.setState(handling.state, error.message);
     else if (handling.state !== 'rate_limited') this.options.telemetry.stillFailing(error, waitMs, attempt);
-    if (waitMs > 0) await interruptibleSleep(waitMs, this.abort.signal);
+    // An operator's fix (a new token in the file) is tried at once, not at the end of a backoff
+    // that may last minutes.
+    if (waitMs > 0) await Promise.race([interruptibleSleep(waitMs, this.abort.signal), ...(this.options.source.credentialsChanged ? [this.options.source.credentialsChanged()] : [])]);
     return next;
   }
 

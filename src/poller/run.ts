@@ -1,12 +1,14 @@
 import type { Kafka } from 'kafkajs';
 import { publishingCodecOptions } from '../avro/schema-registry.js';
 import type { ForwarderConfig, OrgConfig } from '../config/index.js';
+import { SecretFileWatcher } from '../config/secrets.js';
 import { readCheckpoints } from '../kafka/checkpoints.js';
 import { PagePublisher } from '../kafka/publisher.js';
 import { readToEnd } from '../kafka/read-to-end.js';
-import { ensureTopics } from '../kafka/topics.js';
+import { createTopics } from '../kafka/topics.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
+import { untilAvailable, type WaitingListener } from '../retry.js';
 import { ApiTokenAuthenticator, type Authenticator } from '../okta/auth.js';
 import { OktaClient } from '../okta/client.js';
 import { OAuthAuthenticator } from '../okta/oauth.js';
@@ -55,31 +57,33 @@ export async function startPollers(options: {
   metrics: Metrics;
   onProgress?: (org: string, progress: BackfillProgress) => void;
   overrides?: Partial<Pick<OrgPollerOptions, 'retry' | 'limit' | 'recoveryOverlapMs' | 'progressIntervalMs'>>;
+  /** Ends the waits for Kafka or the schema registry below (SIGTERM while starting). */
+  signal?: AbortSignal;
+  /** Hears what the start waits for. */
+  onWaiting?: WaitingListener;
 }): Promise<RunningPollers> {
   const { config, kafka, logger, metrics } = options;
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const created = await ensureTopics(admin, config.kafka);
-    if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');
-  } finally {
-    await admin.disconnect();
-  }
+  const waitOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}) };
+  await untilAvailable('Kafka', 'creating the Kafka topics', () => createTopics(kafka, config, logger), waitOptions);
   // Single-object encoding, or with a schema registry the Confluent wire format with the id of the
   // current schema, registered here before any page is read.
   // Pages are parsed and encoded on a worker thread.
-  const encoder = new PageEncoder(await publishingCodecOptions(config, logger));
+  const encoder = new PageEncoder(await untilAvailable('the schema registry', 'registering the event schema', () => publishingCodecOptions(config, logger), waitOptions));
   const handles = new Map<string, PollerHandle>();
   const clients: OktaClient[] = [];
+  const watchers: SecretFileWatcher[] = [];
   for (const org of config.okta.orgs) {
     const client = oktaClientFor(org);
     clients.push(client);
+    const secrets = new SecretFileWatcher(client.secretFiles);
+    watchers.push(secrets);
     const poller = new OrgPoller({
       org,
       source: {
         pollingUrl: (since, limit) => client.pollingUrl(since, limit),
         getPage: (url, onCounted) =>
           client.getPage(url, (body, { contentType, nextUrl, rateLimit }) => encoder.encode(body, contentType, (items) => onCounted?.({ items, nextUrl, rateLimit }))),
+        credentialsChanged: () => secrets.changed(),
       },
       sink: new PagePublisher(kafka, {
         org: org.id,
@@ -102,6 +106,7 @@ export async function startPollers(options: {
     (stopping ??= (async () => {
       await Promise.all(all.map((handle) => handle.stop()));
       await Promise.all(clients.map((client) => client.close()));
+      for (const watcher of watchers) watcher.close();
       await encoder.close();
     })());
   const done = Promise.all(all.map((handle) => handle.done)).then(() => undefined);

@@ -1,3 +1,4 @@
+import type { Client } from '@elastic/elasticsearch';
 import type { Kafka } from 'kafkajs';
 import { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import { createOktaEventCodec } from '../avro/index.js';
@@ -5,10 +6,10 @@ import { createSchemaRegistryClient } from '../avro/schema-registry.js';
 import type { ForwarderConfig } from '../config/index.js';
 import { createElasticsearchClient } from '../elasticsearch/client.js';
 import { installIndexTemplate } from '../elasticsearch/template.js';
-import { ensureTopics } from '../kafka/topics.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
-import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { RetryAborted, untilAvailable, type RetryPolicy, type WaitingListener } from '../retry.js';
+import { createTopics } from '../kafka/topics.js';
 import { ActivitySink, type SinkHandle } from './sink.js';
 import { SinkTelemetry } from './telemetry.js';
 
@@ -18,25 +19,43 @@ import { SinkTelemetry } from './telemetry.js';
  * refreshed every 10 s from the group's committed offsets, so it shows 0 when all is indexed and
  * grows while the sink is down.
  */
-export async function startSink(options: { config: ForwarderConfig; kafka: Kafka; logger: Logger; metrics: Metrics; keepRaw?: boolean; retry?: RetryPolicy }): Promise<SinkHandle> {
+export async function startSink(options: {
+  config: ForwarderConfig;
+  kafka: Kafka;
+  logger: Logger;
+  metrics: Metrics;
+  keepRaw?: boolean;
+  retry?: RetryPolicy;
+  /** Ends the waits for Kafka and Elasticsearch below (SIGTERM while starting). */
+  signal?: AbortSignal;
+  /** Hears what the start waits for. */
+  onWaiting?: WaitingListener;
+}): Promise<SinkHandle> {
   const { config, kafka, logger, metrics } = options;
   const telemetry = new SinkTelemetry(logger, metrics);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config.kafka);
+  const waitOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}) };
+  await untilAvailable('Kafka', 'creating the Kafka topics', () => createTopics(kafka, config, logger), waitOptions);
   // The sink retries by itself, item by item; the client's own retries would only delay that.
-  const elasticsearch = createElasticsearchClient(config.elasticsearch, { maxRetries: 0, requestTimeout: 60_000 });
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await installIndexTemplate(elasticsearch, config.elasticsearch.indexPrefix);
-      telemetry.templateInstalled(config.elasticsearch.indexPrefix);
-      break;
-    } catch (err) {
-      const waitMs = retryDelayMs(RETRY_POLICIES.unreachable, attempt);
-      logger.warn({ err, retryInMs: waitMs }, 'installing the index template failed; retrying');
-      await interruptibleSleep(waitMs, new AbortController().signal);
-    }
-  }
+  const newClient = () => createElasticsearchClient(config.elasticsearch, { maxRetries: 0, requestTimeout: 60_000 });
+  let client: Client | undefined;
+  const elasticsearch = await untilAvailable(
+    'Elasticsearch',
+    'installing the index template',
+    async () => {
+      client ??= newClient();
+      try {
+        await installIndexTemplate(client, config.elasticsearch.indexPrefix);
+        return client;
+      } catch (err) {
+        // The next attempt reads the credentials again: an operator may be fixing them.
+        await client.close().catch(() => undefined);
+        client = undefined;
+        throw err;
+      }
+    },
+    waitOptions,
+  );
+  telemetry.templateInstalled(config.elasticsearch.indexPrefix);
   // With a registry, the schema ids of Confluent records are looked up before each chunk is decoded.
   const registry = createSchemaRegistryClient(config);
   const confluentSchemas = registry ? new ConfluentSchemaCache((id) => registry.fetchSchema(id)) : undefined;
@@ -54,24 +73,26 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
     keepRaw: options.keepRaw ?? false,
     ...(options.retry ? { retry: options.retry } : {}),
   });
+  const joinGroup = () => untilAvailable('Kafka', 'joining the sink consumer group', () => sink.start(), waitOptions);
   // A consumer that KafkaJS gives up on (it left the group and cannot rejoin by itself) is started
-  // again: the sink keeps working until it is stopped.
-  let handle = await sink.start();
-  let stopping = false;
+  // again, as often as it takes: the sink keeps working until it is stopped, and `done` settles
+  // only then (or rejects if it cannot be started again at all).
+  let handle = await joinGroup();
+  const stopping = new AbortController();
   const supervised = (async () => {
-    for (let attempt = 1; ; attempt += 1) {
+    for (;;) {
       try {
         await handle.done;
+        return;
       } catch (err) {
-        if (stopping) return;
-        const waitMs = retryDelayMs(RETRY_POLICIES.kafka, attempt);
-        logger.error({ err, retryInMs: waitMs }, 'the sink consumer crashed; starting it again');
-        await interruptibleSleep(waitMs, new AbortController().signal);
-        if (stopping) return;
-        handle = await sink.start();
-        continue;
+        if (stopping.signal.aborted) return;
+        telemetry.consumerCrashed(err as Error);
+        handle = await untilAvailable('Kafka', 'starting the crashed sink consumer again', () => sink.start(), { signal: stopping.signal, ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}) }).catch((error: unknown) => {
+          if (error instanceof RetryAborted) return handle;
+          throw error;
+        });
+        if (stopping.signal.aborted) return;
       }
-      return;
     }
   })();
   telemetry.started({
@@ -80,8 +101,14 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
     indexPrefix: config.elasticsearch.indexPrefix,
     ...(registry ? { schemaRegistry: registry.url } : {}),
   });
+  const admin = kafka.admin();
+  let adminConnected = false;
   const refreshLag = async () => {
     try {
+      if (!adminConnected) {
+        await admin.connect();
+        adminConnected = true;
+      }
       const [ends, committed] = await Promise.all([
         admin.fetchTopicOffsets(config.kafka.topics.events),
         admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.topics.events] }),
@@ -103,7 +130,7 @@ export async function startSink(options: { config: ForwarderConfig; kafka: Kafka
     done: supervised,
     stats: () => handle.stats(),
     stop: async () => {
-      stopping = true;
+      stopping.abort();
       clearInterval(timer);
       await handle.stop();
       await admin.disconnect().catch(() => undefined);

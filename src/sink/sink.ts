@@ -6,9 +6,10 @@ import type { OktaEventCodec } from '../avro/index.js';
 import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
 import { ForwarderError } from '../errors.js';
 import { deadLetterHeaders } from '../kafka/messages.js';
+import { fitsLimit, oversizedDeadLetter, packWithinLimit, readMessageLimits } from '../kafka/record-limits.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
-import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
 
 export interface SinkOptions {
@@ -89,6 +90,9 @@ class Abandoned extends Error {}
 export class ActivitySink {
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
+  /** The dead-letter topic's max.message.bytes, read at start and again after a send it refused. */
+  private deadLetterLimit: number | undefined;
+  private commits: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly abort = new AbortController();
   private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false };
@@ -101,6 +105,7 @@ export class ActivitySink {
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
     await this.producer.connect();
+    await this.readDeadLetterLimit();
     const consumer = kafka.consumer({
       groupId,
       readUncommitted: false,
@@ -114,11 +119,23 @@ export class ActivitySink {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: eventsTopic, fromBeginning: true });
-    const crashed = new Promise<never>((_, reject) =>
+    // A fetched batch of nothing but a transaction marker or aborted records never reaches
+    // eachBatch: KafkaJS only moves its position past it. Commit past it too, or the committed
+    // offset stays one short of the end and the lag never reads 0.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize > 0 || payload.topic !== eventsTopic || this.stopping) return;
+      this.commit(payload.topic, payload.partition, payload.lastOffset, payload.highWatermark).catch((err: unknown) => this.options.telemetry.commitFailed(err as Error));
+    });
+    // `done` settles only when stop() was asked for. KafkaJS stops a consumer it gives up on with
+    // STOP first and CRASH (with the error) after it; a STOP nobody asked for is a crash even
+    // when no CRASH follows, so the sink is started again (run.ts), never ended as if all is well.
+    let unexpectedStop: ((error: Error) => void) | undefined;
+    const crashed = new Promise<never>((_, reject) => {
+      unexpectedStop = reject;
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) reject(payload.error);
-      }),
-    );
+      });
+    });
     crashed.catch(() => undefined);
     await consumer.run({
       autoCommit: false,
@@ -134,7 +151,16 @@ export class ActivitySink {
         await consumer.disconnect();
         await this.producer?.disconnect();
       })());
-    const done = Promise.race([crashed, new Promise<void>((resolve) => consumer.on(consumer.events.STOP, () => resolve()))]);
+    const done = Promise.race([
+      crashed,
+      new Promise<void>((resolve) =>
+        consumer.on(consumer.events.STOP, () => {
+          if (this.stopping) resolve();
+          // Let a CRASH that follows in the same turn give the real reason.
+          else setImmediate(() => unexpectedStop?.(new ForwarderError('OF_KAFKA_CONSUME', 'the sink consumer stopped without being asked to (KafkaJS gave up on it)', { retriable: true })));
+        }),
+      ),
+    ]);
     return { done, stats: () => ({ ...this.counts }), stop };
   }
 
@@ -174,20 +200,25 @@ export class ActivitySink {
 
     // Up to two chunks in flight: one being indexed while the next is normalized and sent.
     // Offsets are committed strictly in order, each once its chunk and all before it are settled.
-    const inFlight: { settled: Promise<void>; last: Pending }[] = [];
+    const inFlight: { settled: Promise<void>; last: Pending; chunk: Pending[] }[] = [];
+    const lastChunk = chunks.at(-1);
     const commitOldest = async () => {
-      const oldest = inFlight.shift() as { settled: Promise<void>; last: Pending };
+      const oldest = inFlight.shift() as { settled: Promise<void>; last: Pending; chunk: Pending[] };
       await oldest.settled;
-      await this.commit(batch.topic, batch.partition, oldest.last.message.offset, batch.highWatermark);
+      // After the batch's last chunk, commit past what follows its last record in the batch too
+      // (a transaction's commit marker, aborted records): otherwise the committed offset stays
+      // behind the marker and the lag never reaches 0.
+      const through = oldest.chunk === lastChunk ? maxOffset(oldest.last.message.offset, batch.lastOffset()) : oldest.last.message.offset;
+      await this.commit(batch.topic, batch.partition, through, batch.highWatermark);
       // Moves KafkaJS's fetch position past the settled records (committing alone does not).
-      resolveOffset(oldest.last.message.offset);
+      resolveOffset(through);
     };
     try {
       for (const current of chunks) {
         if (!running() || this.stopping) break;
         const settled = this.learnSchemas(current, running).then(() => this.settle(this.prepareChunk(current), running));
         settled.catch(() => undefined);
-        inFlight.push({ settled, last: current.at(-1) as Pending });
+        inFlight.push({ settled, last: current.at(-1) as Pending, chunk: current });
         if (inFlight.length >= 2) await commitOldest();
       }
       while (inFlight.length > 0 && running() && !this.stopping) await commitOldest();
@@ -301,18 +332,68 @@ export class ActivitySink {
         }),
       },
     }));
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        await this.producer?.send({ topic: this.options.deadLetterTopic, messages });
-        break;
-      } catch (err) {
-        const waitMs = retryDelayMs(RETRY_POLICIES.kafka, attempt, this.options.random);
-        this.options.telemetry.deadLetterFailed(err as Error, waitMs);
-        await this.wait(waitMs, running);
-      }
+    // Each record within the topic's limit (an oversized one in a bounded form), and each send
+    // within it too: one refused request must not hold back the others.
+    const topic = this.options.deadLetterTopic;
+    let limit = this.deadLetterLimit as number;
+    const bounded = messages.map((message) => (fitsLimit(message, limit) ? message : oversizedDeadLetter(message, { topic, limitBytes: limit, stage: 'sink' })));
+    for (const group of packWithinLimit(bounded, limit)) {
+      await this.retryWhileRunning(
+        'writing dead letters',
+        async () => {
+          await (this.producer as Producer).send({ topic, messages: group.map((message) => (fitsLimit(message, limit) ? message : oversizedDeadLetter(message, { topic, limitBytes: limit, stage: 'sink' }))) });
+        },
+        running,
+        async (err, waitMs) => {
+          this.options.telemetry.deadLetterFailed(err as Error, waitMs);
+          // The topic's limit may have been lowered since it was read.
+          if (/too large/i.test((err as Error).message)) limit = (await this.readDeadLetterLimit().catch(() => limit)) ?? limit;
+        },
+      );
     }
     this.counts.deadLettered += entries.length;
     this.options.telemetry.deadLettered(entries.map(({ stage, errorType, pending }) => ({ stage, errorType, offset: pending.message.offset, partition: pending.partition })));
+  }
+
+  /**
+   * Retries a Kafka or Elasticsearch call of the batch in flight with the one retry loop, until it
+   * succeeds or the batch is abandoned (stop(), or the partition moved to another member).
+   */
+  private async retryWhileRunning<T>(what: string, action: () => Promise<T>, running: () => boolean, onRetry: (err: unknown, waitMs: number) => void | Promise<void>): Promise<T> {
+    const abandoned = new AbortController();
+    const watch = setInterval(() => {
+      if (!running() || this.stopping) abandoned.abort();
+    }, 250);
+    const stop = () => abandoned.abort();
+    this.abort.signal.addEventListener('abort', stop, { once: true });
+    try {
+      return await retrying(action, {
+        what,
+        policy: this.options.retry ?? RETRY_POLICIES.kafka,
+        signal: abandoned.signal,
+        retriable: () => true,
+        ...(this.options.random ? { random: this.options.random } : {}),
+        onRetry: (err, _attempt, waitMs) => void onRetry(err, waitMs),
+      });
+    } catch (err) {
+      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
+      throw err;
+    } finally {
+      clearInterval(watch);
+      this.abort.signal.removeEventListener('abort', stop);
+    }
+  }
+
+  private async readDeadLetterLimit(): Promise<number> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const limits = await readMessageLimits(admin, [this.options.deadLetterTopic]);
+      this.deadLetterLimit = limits.get(this.options.deadLetterTopic) as number;
+      return this.deadLetterLimit;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   /** Waits between retries (handleBatch keeps heartbeating meanwhile); stop() or a rebalance abandons the batch. */
@@ -325,11 +406,20 @@ export class ActivitySink {
     if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
   }
 
-  private async commit(topic: string, partition: number, lastOffset: string, highWatermark: string): Promise<void> {
+  /** Commits one at a time, in the order asked: a slow commit can never land after a later one and move the offset back. */
+  private commit(topic: string, partition: number, lastOffset: string, highWatermark: string): Promise<void> {
     const next = (BigInt(lastOffset) + 1n).toString();
-    await this.consumer?.commitOffsets([{ topic, partition, offset: next }]);
-    this.options.telemetry.committed(topic, partition, BigInt(highWatermark) - BigInt(next));
+    const committed = this.commits.then(async () => {
+      await this.consumer?.commitOffsets([{ topic, partition, offset: next }]);
+      this.options.telemetry.committed(topic, partition, BigInt(highWatermark) - BigInt(next));
+    });
+    this.commits = committed.catch(() => undefined);
+    return committed;
   }
+}
+
+function maxOffset(a: string, b: string): string {
+  return BigInt(a) >= BigInt(b) ? a : b;
 }
 
 function header(headers: IHeaders | undefined, name: string): string | undefined {

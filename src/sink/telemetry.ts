@@ -75,6 +75,16 @@ export class SinkTelemetry {
     this.logger.warn({ err: error, retryInMs: waitMs }, 'writing to the dead-letter topic failed; retrying');
   }
 
+  /** KafkaJS gave up on the consumer; the sink starts it again. */
+  consumerCrashed(error: Error): void {
+    this.logger.error({ err: error }, 'the sink consumer crashed; starting it again');
+  }
+
+  /** Committing an offset failed; the next commit of the partition covers it (offsets only move forward). */
+  commitFailed(error: Error): void {
+    this.logger.warn({ err: error }, 'committing the offset of an empty batch failed; the next commit covers it');
+  }
+
   committed(topic: string, partition: number, lag: bigint): void {
     this.metrics.sinkConsumerLag.set({ topic, partition: String(partition) }, Number(lag < 0n ? 0n : lag));
   }

@@ -38,7 +38,9 @@ describe('okta-forwarder run', () => {
       await waitFor(async () => {
         await client.indices.refresh({ index: `${prefix}-*`, allow_no_indices: true, ignore_unavailable: true });
         return (await client.count({ index: `${prefix}-*`, allow_no_indices: true, ignore_unavailable: true })).count === 2_000;
-      }, 'all 2,000 documents', 120_000);
+      }, 'all 2,000 documents', 120_000).catch((err: Error) => {
+        throw new Error(`${err.message}; output: ${output.slice(-3000)}`);
+      });
       const ready = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
       const body = (await ready.json()) as { ready: boolean; connectors: Record<string, string>; sink: { indexed: number } };
       expect(ready.status).toBe(200);

@@ -30,3 +30,25 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+export interface RunningCli {
+  child: import('node:child_process').ChildProcess;
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+  /** Its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+/** Starts a long-running command (poll, sink, run) of the built CLI (dist/), as a user or a supervisor would. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}

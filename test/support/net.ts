@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 
 /** Ports that nothing listens on now (for a second stack, a metrics listener). */
 export async function freePorts(count: number): Promise<number[]> {
@@ -19,4 +19,28 @@ export async function freePorts(count: number): Promise<number[]> {
 
 export async function freePort(): Promise<number> {
   return (await freePorts(1))[0] as number;
+}
+
+/**
+ * A TCP forwarder from `port` to `target`, started when asked: before that nothing listens on
+ * the port (a dependency that is down), after it the dependency is there.
+ */
+export async function tcpForwarder(port: number, target: { host: string; port: number }): Promise<{ close: () => Promise<void> }> {
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(target.port, target.host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
+  return {
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -40,17 +40,34 @@ describe('the rate-limit budget', () => {
     let now = 1_000_000;
     const budget = new RateBudget(0.5, () => now);
     const resetS = (now + 60_000) / 1000;
+    const start = now;
     for (let i = 1; i <= 10; i += 1) {
-      expect(budget.delayMs()).toBe(0);
+      now += budget.delayMs();
       budget.observe(readRateLimit(headers(20, 20 - i, resetS))!);
     }
+    // Spread over the window, not sent in a burst: the tenth request went out after most of it.
+    expect(now - start).toBeGreaterThan(40_000);
+    expect(now - start).toBeLessThan(60_000);
     // 10 of 20 used: half the org's budget is left to other integrations.
-    expect(budget.delayMs()).toBe(60_000);
+    expect(budget.delayMs()).toBe(60_000 - (now - start));
+    now = start;
     expect(budget.shareUsed()).toBe(0.5);
     now += 60_000;
     expect(budget.delayMs()).toBe(0);
     budget.observe(readRateLimit(headers(20, 19, resetS + 60))!);
     expect(budget.shareUsed()).toBeCloseTo(1 / 20);
+  });
+
+  it('paces requests evenly: the share left spread over the window left', () => {
+    let now = 0;
+    const budget = new RateBudget(0.5, () => now);
+    // 120 a minute, a share of 0.5: one request a second, never a minute of silence.
+    budget.observe(readRateLimit(headers(120, 119, 60))!);
+    expect(budget.delayMs()).toBe(Math.round(60_000 / 60));
+    now = 30_000;
+    budget.observe(readRateLimit(headers(120, 100, 60))!);
+    // 2 of 60 used with half the window left: the rest comes faster.
+    expect(budget.delayMs()).toBe(Math.round(30_000 / 59));
   });
 
   it('waits for the reset when other clients have spent the org budget', () => {

@@ -12,6 +12,7 @@ import { startSimulator } from '../../simulator/index.js';
 import { SERVICES, stackSettings } from '../../stack/settings.js';
 import { down, up } from '../../stack/stack.js';
 import { untilSignal, type CommandContext } from '../context.js';
+import { StartupWaits } from '../service.js';
 import { bar, formatCount, StatusLine } from '../terminal.js';
 import { startPollService } from './poll.js';
 import { startSinkService } from './sink.js';
@@ -74,7 +75,7 @@ export async function demoCommand(context: CommandContext): Promise<number> {
   const logger = createLogger({ level: 'info', base: { command: 'demo' }, destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) });
   say(`demo: polling and indexing; the forwarder's JSON logs go to ${logFile}`);
 
-  const deps = { config, logger, metrics: createMetrics(), kafka: createKafka(config.kafka, logger) };
+  const deps = { config, logger, metrics: createMetrics(), kafka: createKafka(config.kafka, logger), signal: new AbortController().signal, waits: new StartupWaits() };
   const poll = await startPollService(deps);
   const sink = await startSinkService(deps, false);
   const line = new StatusLine();

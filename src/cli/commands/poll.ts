@@ -19,6 +19,7 @@ export async function startPollService(deps: ServiceDeps): Promise<Service & { p
   const progress = new Map<string, BackfillProgress>();
   const pollers = await startPollers({
     ...deps,
+    onWaiting: deps.waits.listener,
     onProgress: (org, update) => {
       progress.set(org, update);
       line.update([...progress].map(([id, p]) => describeProgress(id, p)).join('   '));
@@ -33,8 +34,12 @@ export async function startPollService(deps: ServiceDeps): Promise<Service & { p
       line.done();
     },
     readiness: () => {
-      const states = Object.fromEntries([...pollers.handles].map(([org, handle]) => [org, handle.stats().state]));
-      return { ready: Object.values(states).every((state) => WORKING_STATES.has(state as ConnectorState)), detail: { connectors: states } };
+      const stats = [...pollers.handles].map(([org, handle]) => [org, handle.stats()] as const);
+      const states = Object.fromEntries(stats.map(([org, s]) => [org, s.state]));
+      // An org whose poller waits for Kafka is not doing its job either, whatever Okta says.
+      const waiting = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
+      const ready = Object.values(states).every((state) => WORKING_STATES.has(state as ConnectorState)) && Object.keys(waiting).length === 0;
+      return { ready, detail: { connectors: states, ...(Object.keys(waiting).length > 0 ? { waitingFor: waiting } : {}) } };
     },
   };
 }

@@ -9,7 +9,7 @@ export async function sinkCommand(context: CommandContext): Promise<number> {
 }
 
 export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Promise<Service> {
-  const sink = await startSink({ ...deps, keepRaw });
+  const sink = await startSink({ ...deps, keepRaw, onWaiting: deps.waits.listener });
   return {
     done: sink.done,
     stop: () => sink.stop(),
