@@ -92,6 +92,20 @@ describe('okta-forwarder import: every line is imported or dead-lettered with it
     });
   });
 
+  it('numbers lines as an editor does: a raw CR inside a line is part of it and shifts no later line number', async () => {
+    const { config, file, dir } = writeTestConfig([]);
+    const [first, last] = goodEventLines(13, 2);
+    const input = join(dir, 'cr.ndjson');
+    writeFileSync(input, `${first}\n{"uuid":"raw-cr","displayMessage":"one\rtwo\rthree"}\nnot json\n${last}\n`);
+    const result = await importFile(input, file);
+    expect(result.code, result.stderr).toBe(EXIT_DEAD_LETTERED);
+    expect((await readDeadLetters(config)).map(({ line, reason }) => ({ line, reason }))).toEqual([
+      { line: 2, reason: expect.stringMatching(/^not JSON: Bad control character/) },
+      { line: 3, reason: expect.stringMatching(/^not JSON/) },
+    ]);
+    expect((await readPublishedEvents(createKafka(config.kafka), config)).map((p) => p.uuid).sort()).toEqual([JSON.parse(first!).uuid, JSON.parse(last!).uuid].sort());
+  });
+
   it('keeps a number too large for a double as its original text in the Avro record', async () => {
     const { config, file, dir } = writeTestConfig([]);
     const line = '{"uuid":"large","debugContext":{"debugData":{"riskScore":1e400}},"client":{"geographicalContext":{"geolocation":{"lat":-2e999,"lon":1.5}}}}';

@@ -70,6 +70,8 @@ export async function importCommand(context: CommandContext): Promise<number> {
   let batchBytes = 0;
   let lastLog = started;
 
+  const committed = () => (committedThrough === 0 ? 'nothing was imported' : `lines 1 to ${committedThrough} are imported: to go on, import the lines after ${committedThrough}`);
+
   const flush = async () => {
     if (events.length > 0 || deadLetters.length > 0) {
       const transaction = await producer.transaction();
@@ -80,12 +82,7 @@ export async function importCommand(context: CommandContext): Promise<number> {
         await transaction.commit();
       } catch (err) {
         await transaction.abort().catch(() => undefined);
-        throw new ForwarderError(
-          'OF_KAFKA_PUBLISH',
-          `importing ${file}: publishing lines ${committedThrough + 1} to ${lastLine} failed (${(err as Error).message}); ` +
-            (committedThrough === 0 ? 'nothing was imported' : `lines 1 to ${committedThrough} are imported: to go on, import the lines after ${committedThrough}`),
-          { cause: err },
-        );
+        throw new ForwarderError('OF_KAFKA_PUBLISH', `importing ${file}: publishing lines ${committedThrough + 1} to ${lastLine} failed (${(err as Error).message}); ${committed()}`, { cause: err });
       }
       counts.imported += events.length;
       counts.deadLettered += deadLetters.length;
@@ -130,6 +127,9 @@ export async function importCommand(context: CommandContext): Promise<number> {
       }
     }
     await flush();
+  } catch (err) {
+    if (err instanceof ForwarderError) throw err;
+    throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: reading after line ${lastLine} failed (${(err as Error).message}); ${committed()}`, { cause: err });
   } finally {
     status.done();
     await producer.disconnect();
@@ -178,16 +178,23 @@ function logDeadLetter(logger: Logger, nth: number, line: number, reason: string
 }
 
 function summary(file: string, counts: { imported: number; deadLettered: number; skipped: number }): string {
-  const parts = [`imported ${formatCount(counts.imported)} events from ${file}`];
-  if (counts.deadLettered > 0) parts.push(`${formatCount(counts.deadLettered)} lines went to the dead-letter topic (their headers source.line and reason say which and why)`);
-  if (counts.skipped > 0) parts.push(`${formatCount(counts.skipped)} blank lines skipped`);
+  const parts = [`imported ${plural(counts.imported, 'event')} from ${file}`];
+  if (counts.deadLettered > 0) parts.push(`${plural(counts.deadLettered, 'line')} went to the dead-letter topic (their headers source.line and reason say which and why)`);
+  if (counts.skipped > 0) parts.push(`${plural(counts.skipped, 'blank line')} skipped`);
   return parts.join('; ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function fileSize(file: string): number {
   try {
-    return statSync(file).size;
+    const stats = statSync(file);
+    if (stats.isDirectory()) throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: a directory, not a file`);
+    return stats.size;
   } catch (err) {
+    if (err instanceof ForwarderError) throw err;
     throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
 }
