@@ -1,9 +1,12 @@
+import { scrubSecrets } from './logging/secrets.js';
+
 /**
  * The one error type of the forwarder. Every failure that crosses a stage boundary is a
  * ForwarderError: `code` says what kind of failure it is (one of ERROR_CODES), `retriable` says
  * whether trying the same thing again later can succeed, `cause` keeps the underlying error.
  * Messages start with what was being done ("loading configuration from x.json: ...") and never
- * carry a secret.
+ * carry a secret: a message quotes servers and libraries, so it is scrubbed as it is made (and
+ * again wherever it is written, for secrets registered later).
  */
 export const ERROR_CODES = [
   'OF_CONFIG_INVALID',
@@ -47,7 +50,7 @@ export class ForwarderError extends Error {
   readonly retriable: boolean;
 
   constructor(code: ErrorCode, message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(scrubSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ForwarderError';
     this.code = code;
     this.retriable = options.retriable ?? false;
@@ -65,6 +68,6 @@ export class ConfigError extends ForwarderError {
         problems.map((p) => `  - ${p}`).join('\n'),
     );
     this.name = 'ConfigError';
-    this.problems = problems;
+    this.problems = problems.map(scrubSecrets);
   }
 }

@@ -1,14 +1,20 @@
 import { errors as undiciErrors } from 'undici';
+import { scrubSecrets } from './logging/secrets.js';
 
 /**
  * How the HTTP clients (Okta, the schema registry) say what went wrong, in the words an operator
  * acts on: a failed connection by its cause, an error page by its title, never a whole page.
  */
 
-/** Error pages are sometimes HTML (a gone org, a proxy): say so, with the page's title, never the whole page. */
-export function describeBody(body: string, headers: Record<string, string | string[] | undefined>): string {
+/**
+ * Error pages are sometimes HTML (a gone org, a proxy): say so, with the page's title, never the
+ * whole page. The body is scrubbed before an excerpt is cut from it: a server that echoes the
+ * request echoes its credentials, and a cut through one would leave a part the scrubber cannot match.
+ */
+export function describeBody(answer: string, headers: Record<string, string | string[] | undefined>): string {
+  const body = scrubSecrets(answer);
   const type = String(headers['content-type'] ?? 'no content type').split(';')[0];
-  const title = /<title[^>]*>([^<]{0,120})/i.exec(body)?.[1]?.trim();
+  const title = /<title[^>]{0,200}>([^<]{0,120})/i.exec(body)?.[1]?.trim();
   if (title) return `an HTML page titled ${JSON.stringify(title)}`;
   if (body.trim() === '') return `an empty ${type} body`;
   return `a ${type} body starting ${JSON.stringify(body.slice(0, 80))}`;

@@ -3,6 +3,7 @@ import { readSecret, type ForwarderConfig } from '../config/index.js';
 import { ForwarderError } from '../errors.js';
 import { describeBody, describeNetworkError } from '../http-errors.js';
 import type { Logger } from '../logging/logger.js';
+import { registerCredentials, scrubbedExcerpt } from '../logging/secrets.js';
 import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
 import type { SchemaLookup } from './confluent-schemas.js';
 import type { OktaEventCodecOptions } from './index.js';
@@ -63,6 +64,8 @@ export class SchemaRegistryClient {
       bodyTimeout: options.requestTimeoutMs ?? 30_000,
     });
     this.authorization = options.username ? `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}` : undefined;
+    // A registry that echoes the request in its error page must not get the header into a message.
+    registerCredentials(options.username, options.password);
   }
 
   /**
@@ -148,7 +151,7 @@ export class SchemaRegistryClient {
   private failure(what: string, response: RegistryResponse, action: string): ForwarderError {
     const { status } = response;
     const error = registryError(response.body);
-    const answer = this.scrub(`${status} (${error ? `${error.code ?? 'no code'}: ${error.message.slice(0, 300)}` : describeBody(response.body, response.headers)})`);
+    const answer = `${status} (${error ? `${error.code ?? 'no code'}: ${scrubbedExcerpt(error.message, 300)}` : describeBody(response.body, response.headers)})`;
     const said = `${what}: the registry answered ${answer}`;
     if (status === 401) {
       const fix = this.options.username
@@ -172,12 +175,6 @@ export class SchemaRegistryClient {
     if (status === 404) return refused(`${said}: no schema registry API at this URL; check schemaRegistry.url, with its path prefix if the registry has one`);
     if (status === 422) return refused(`${said}: the registry refused the schema as invalid`);
     return refused(`${said}, which the forwarder does not expect`);
-  }
-
-  /** Registries do not echo passwords, but an error message is no place to find out otherwise. */
-  private scrub(text: string): string {
-    const password = this.options.password ?? '';
-    return password === '' ? text : text.split(password).join('[REDACTED]');
   }
 }
 
@@ -210,7 +207,7 @@ export function eventSchemaSubject(config: ForwarderConfig): string {
 export function createSchemaRegistryClient(config: ForwarderConfig): SchemaRegistryClient | undefined {
   const registry = config.schemaRegistry;
   if (registry.url === '') return undefined;
-  const password = registry.username ? readSecret({ value: registry.password, file: registry.passwordFile }, 'the schema registry password') : '';
+  const password = registry.username ? readSecret({ value: registry.password, file: registry.passwordFile, username: registry.username }, 'the schema registry password') : '';
   return new SchemaRegistryClient({ url: registry.url, username: registry.username, password });
 }
 

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { registerConfiguredSecrets } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { scrubSecrets } from '../logging/secrets.js';
+import { scrubProcessOutput, scrubSecrets } from '../logging/secrets.js';
 import type { CommandContext } from './context.js';
 import { EXIT_DEAD_LETTERED, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+
+// Before anything can print: whatever any code writes to stdout or stderr passes the scrubber.
+scrubProcessOutput();
 
 const USAGE = `Usage: okta-forwarder <command> [options]
 
@@ -83,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const { values, positionals } = parsed;
+  // The secrets of the configuration are known before any command starts, so none of its output
+  // (a validation message, a server's answer, a crash) can show one.
+  registerConfiguredSecrets({ file: values.config });
   if (values.version) {
     process.stdout.write(`${packageVersion()}\n`);
     return 0;
@@ -110,7 +117,10 @@ function packageVersion(): string {
   return pkg.version;
 }
 
-/** Errors a user can act on get one clear paragraph on stderr; anything else is a bug and gets its stack. */
+/**
+ * Errors a user can act on get one clear paragraph on stderr; anything else is a bug and gets its
+ * stack. Also the crash report of an uncaught exception or an unhandled rejection: scrubbed.
+ */
 function reportFatal(err: unknown): number {
   if (err instanceof ConfigError) {
     process.stderr.write(scrubSecrets(`okta-forwarder: ${err.message}\n`));

@@ -1,8 +1,8 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { isAbsolute, resolve, dirname } from 'node:path';
 import { ConfigError, ForwarderError } from '../errors.js';
-import { registerSecret } from '../logging/secrets.js';
 import { createConfig, createOrgConfig } from './schema.js';
+import { registerConfigSecrets } from './secrets.js';
 
 export interface OrgConfig {
   id: string;
@@ -47,20 +47,12 @@ const MAX_LOOKBACK_DAYS = 180;
 /**
  * Loads, validates and returns the configuration. Every problem found is collected and thrown at
  * once as a ConfigError whose lines each name the key at fault; a file that cannot be read or
- * parsed is a ForwarderError with code OF_CONFIG_UNREADABLE.
+ * parsed is a ForwarderError with code OF_CONFIG_UNREADABLE. Every secret is registered for
+ * scrubbing before anything is validated.
  */
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
-  const env = options.env ?? process.env;
-  const file = options.file ?? (env.OKTA_FORWARDER_CONFIG || undefined);
-  const source = file ?? 'defaults and environment';
-
-  const convictConfig = createConfig(env);
+  const { convictConfig, env, source, baseDir } = readConfiguration(options);
   const problems: string[] = [];
-  if (file !== undefined) {
-    convictConfig.load(readConfigFile(file));
-  } else {
-    convictConfig.load({});
-  }
   try {
     convictConfig.validate({ allowed: 'strict' });
   } catch (err) {
@@ -68,7 +60,6 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
 
   const properties = convictConfig.getProperties();
-  const baseDir = file !== undefined ? dirname(resolve(file)) : process.cwd();
   const warnings: string[] = [];
   const orgs = loadOrgs(properties.okta.orgs, env, baseDir, problems, warnings);
   const config: ForwarderConfig = { ...properties, okta: { orgs } };
@@ -77,14 +68,37 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   checkSchemaRegistry(config, baseDir, problems, warnings);
   checkElasticsearch(config, baseDir, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
-
-  for (const secret of [config.kafka.sasl.password, config.schemaRegistry.password, config.elasticsearch.auth.password, config.elasticsearch.auth.apiKey]) {
-    registerSecret(secret);
-  }
-  for (const org of orgs) {
-    if (org.auth.tokenEnv) registerSecret(env[org.auth.tokenEnv]);
-  }
   return { config, source, warnings };
+}
+
+/**
+ * Registers the secrets of the configuration loadConfig would load, without validating it: the
+ * CLI calls this first, so that nothing it prints, not even a crash, can show a secret. Never
+ * throws; loadConfig reports what is wrong.
+ */
+export function registerConfiguredSecrets(options: LoadOptions = {}): void {
+  try {
+    readConfiguration(options);
+  } catch {
+    /* the command's loadConfig says what is wrong */
+  }
+}
+
+/**
+ * The environment and the file, merged but not validated, with every secret they hold or point to
+ * registered for scrubbing: those of the environment before the file is read (a file that is not
+ * JSON makes a message), those of the file before anything is validated (messages quote values).
+ */
+function readConfiguration(options: LoadOptions) {
+  const env = options.env ?? process.env;
+  const file = options.file ?? (env.OKTA_FORWARDER_CONFIG || undefined);
+  const source = file ?? 'defaults and environment';
+  const baseDir = file !== undefined ? dirname(resolve(file)) : process.cwd();
+  const convictConfig = createConfig(env);
+  registerConfigSecrets(convictConfig.getProperties(), env, baseDir);
+  convictConfig.load(file !== undefined ? readConfigFile(file) : {});
+  registerConfigSecrets(convictConfig.getProperties(), env, baseDir);
+  return { convictConfig, env, source, baseDir };
 }
 
 /**

@@ -6,6 +6,8 @@ interface SettingDoc {
   format: unknown;
   env?: string;
   sensitive?: boolean;
+  secretFile?: boolean;
+  secretEnv?: boolean;
 }
 
 /** Every setting of the schema as [dotted key, declaration], org settings as okta.orgs[].key. */

@@ -3,7 +3,10 @@ import convict from 'convict';
 /**
  * The whole configuration of the forwarder, declared once. Every setting carries its
  * documentation (`doc`), its format, its default, the environment variable that overrides it
- * (`env`) and whether it is secret (`sensitive`: masked in every printout). The README's
+ * (`env`) and whether it is secret (`sensitive`: masked in every printout). A setting that
+ * names where a secret is kept says so: `secretFile` (a file holding one) or `secretEnv` (an
+ * environment variable holding one). Every secret is read and registered for scrubbing before the
+ * configuration is validated (src/config/secrets.ts), so no message can show one. The README's
  * configuration reference is checked against this file by a test.
  *
  * Secrets are never required inline: Okta credentials are read from a file or from an
@@ -13,7 +16,7 @@ import convict from 'convict';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(?::\d{1,5})?$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const ORG_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 function splitList(value: unknown): unknown {
@@ -123,11 +126,13 @@ export const ORG_SCHEMA = {
       doc: 'api-token: name of the environment variable that holds the API token.',
       format: 'env-name',
       default: '',
+      secretEnv: true,
     },
     tokenFile: {
       doc: 'api-token: path of a file that holds the API token; re-read when Okta answers 401, so a rotated token is picked up without a restart.',
       format: String,
       default: '',
+      secretFile: true,
     },
     clientId: {
       doc: 'oauth: client id of the Okta service app.',
@@ -138,6 +143,7 @@ export const ORG_SCHEMA = {
       doc: 'oauth: path of the service app\'s private key (PEM or JWK, RS256 or ES256).',
       format: String,
       default: '',
+      secretFile: true,
     },
     keyId: {
       doc: 'oauth: key id ("kid") registered for that key in Okta; empty when the app has a single key.',
@@ -222,6 +228,7 @@ export const CONFIG_SCHEMA = {
         doc: 'PEM private key of the client certificate.',
         format: String,
         default: '',
+        secretFile: true,
       },
       rejectUnauthorized: {
         doc: 'Refuse brokers whose certificate does not verify. Turn off only for a test cluster.',
@@ -254,6 +261,7 @@ export const CONFIG_SCHEMA = {
         format: String,
         default: '',
         env: 'KAFKA_SASL_PASSWORD_FILE',
+        secretFile: true,
       },
     },
     topics: {
@@ -329,6 +337,7 @@ export const CONFIG_SCHEMA = {
       format: String,
       default: '',
       env: 'SCHEMA_REGISTRY_PASSWORD_FILE',
+      secretFile: true,
     },
     subject: {
       doc: 'Subject the record schema is registered under (empty: "<kafka.topics.events>-value", the TopicNameStrategy).',
@@ -375,6 +384,7 @@ export const CONFIG_SCHEMA = {
         format: String,
         default: '',
         env: 'ELASTICSEARCH_PASSWORD_FILE',
+        secretFile: true,
       },
       apiKey: {
         doc: 'API key (the base64 "encoded" form); used instead of basic auth when set.',
@@ -388,6 +398,7 @@ export const CONFIG_SCHEMA = {
         format: String,
         default: '',
         env: 'ELASTICSEARCH_API_KEY_FILE',
+        secretFile: true,
       },
     },
     indexPrefix: {

@@ -10,7 +10,7 @@ export function elasticsearchClientOptions(es: ForwarderConfig['elasticsearch'])
   if (apiKey !== '') {
     clientAuth = { apiKey };
   } else if (auth.username !== '') {
-    clientAuth = { username: auth.username, password: readSecret({ value: auth.password, file: auth.passwordFile }, 'the Elasticsearch password') };
+    clientAuth = { username: auth.username, password: readSecret({ value: auth.password, file: auth.passwordFile, username: auth.username }, 'the Elasticsearch password') };
   }
   return {
     nodes: es.nodes,

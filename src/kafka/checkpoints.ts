@@ -8,6 +8,8 @@ import { readToEnd } from './read-to-end.js';
  */
 export interface Checkpoint {
   version: 1;
+  /** Unique per checkpoint written: tells a commit whose answer was lost from one that did not happen. */
+  id?: string;
   org: string;
   /** The `next` link of the last published page. */
   nextUrl: string;

@@ -15,7 +15,7 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
     : false;
   let saslOptions: SASLOptions | undefined;
   if (sasl.mechanism !== 'none') {
-    const password = readSecret({ value: sasl.password, file: sasl.passwordFile }, 'the Kafka SASL password');
+    const password = readSecret({ value: sasl.password, file: sasl.passwordFile, username: sasl.username }, 'the Kafka SASL password');
     saslOptions = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
   }
   return {
@@ -42,12 +42,20 @@ export function createKafka(kafka: ForwarderConfig['kafka'], logger?: Logger): K
   return new Kafka(kafkaClientConfig(kafka, logger));
 }
 
+const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
 /** Routes KafkaJS's own log lines into the forwarder's logger (and so through its redaction). */
 function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
+      // KafkaJS warns that a transactional producer with limited retries "may invalidate EoS
+      // guarantees": re-sending a batch under sequence numbers the broker has already seen, in a
+      // later transaction, makes the broker drop it as a duplicate. The forwarder never does: after
+      // any failed transaction it starts a new producer (a new epoch, new sequence numbers) and
+      // reads the checkpoint back (src/kafka/publisher.ts). The warning does not apply.
+      if (message === IDEMPOTENT_RETRIES_WARNING) return child.debug(extra, message);
       // KafkaJS logs every broker error response at ERROR, also the ones it retries itself
       // (a coordinator loading, a transaction still completing): those are warnings.
       if (level <= logLevel.ERROR && !message.startsWith('Response ')) child.error(extra, message);

@@ -3,6 +3,7 @@ import type { OktaEventCodec } from '../avro/index.js';
 import { parseJsonKeepingLargeNumbers } from '../avro/json-parse.js';
 import { isPlainObject, NotJsonError } from '../avro/json-text.js';
 import { ForwarderError } from '../errors.js';
+import { scrubbedExcerpt, scrubSecrets } from '../logging/secrets.js';
 
 /** One Okta event, Avro-encoded, with what its Kafka record carries besides the value. */
 export interface EncodedEvent {
@@ -11,12 +12,16 @@ export interface EncodedEvent {
   eventType: string | undefined;
   published: string | undefined;
   value: Buffer;
+  /** More record headers (`import` adds the source file and line). */
+  headers?: Record<string, string>;
 }
 
 /** A page item that cannot be an event record, as JSON text with the reason: it is dead-lettered. */
 export interface RejectedItem {
   json: string;
   reason: string;
+  /** More dead-letter headers (`import` adds the source file and line). */
+  headers?: Record<string, string>;
 }
 
 /** The event with the record's key and headers read from it. */
@@ -62,7 +67,7 @@ export function eventMessage(org: string, event: Record<string, unknown>, codec:
 }
 
 export function encodedEventMessage(org: string, event: EncodedEvent): Message {
-  const headers: Record<string, string> = { org };
+  const headers: Record<string, string> = { ...event.headers, org };
   if (event.eventType !== undefined) headers.eventType = event.eventType;
   if (event.published !== undefined) headers.published = event.published;
   return { key: event.key, value: event.value, headers };
@@ -70,5 +75,19 @@ export function encodedEventMessage(org: string, event: EncodedEvent): Message {
 
 /** A dead-letter record: the original bytes, and headers that say where it came from and why. */
 export function deadLetterMessage(org: string, value: string | Buffer, headers: { stage: string; reason: string } & Record<string, string>): Message {
-  return { key: org, value, headers: { org, ...headers } };
+  return { key: org, value, headers: deadLetterHeaders({ org, ...headers }) };
+}
+
+/** The longest reason a dead letter carries; a reason is a message, not a copy of the record. */
+const MAX_REASON_LENGTH = 1000;
+
+/**
+ * The headers of a dead letter, scrubbed: a reason quotes error messages, and those quote servers
+ * (an error page may echo the request's credentials). Scrubbed before the reason is cut, so a cut
+ * never leaves part of a secret. The record's own bytes are the data and stay as they are.
+ */
+export function deadLetterHeaders<T extends Record<string, string>>(headers: T): T {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, name === 'reason' ? scrubbedExcerpt(value, MAX_REASON_LENGTH) : scrubSecrets(value)]),
+  ) as T;
 }

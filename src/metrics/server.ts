@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
+import { scrubSecrets } from '../logging/secrets.js';
 
 export interface Readiness {
   /** True when every connector can do its job (or is waiting on Okta's rate limit). */
@@ -9,7 +10,8 @@ export interface Readiness {
 
 /**
  * The HTTP listener every process has: /metrics for Prometheus, /healthz (the process answers),
- * /readyz (it is doing its job: 503 with the connector states when not).
+ * /readyz (it is doing its job: 503 with the connector states when not). What it serves is
+ * scrubbed like any other output: a label value or a readiness detail may quote an error.
  */
 export async function startMetricsServer(options: { host: string; port: number; registry: Registry; readiness: () => Readiness }): Promise<Server> {
   const server = createServer((request, response) => {
@@ -20,14 +22,14 @@ export async function startMetricsServer(options: { host: string; port: number; 
     }
     if (path === '/metrics') {
       options.registry.metrics().then(
-        (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
-        (err: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(err as Error).message}\n`),
+        (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(scrubSecrets(text)),
+        (err: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(scrubSecrets(`collecting metrics failed: ${(err as Error).message}\n`)),
       );
     } else if (path === '/healthz') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}\n');
     } else if (path === '/readyz') {
       const { ready, detail } = options.readiness();
-      response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready, ...detail })}\n`);
+      response.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(scrubSecrets(`${JSON.stringify({ ready, ...detail })}\n`));
     } else {
       response.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
     }

@@ -3,7 +3,7 @@ import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'j
 import { request, type Dispatcher } from 'undici';
 import { readSecret } from '../config/index.js';
 import { ForwarderError } from '../errors.js';
-import { registerRotatingSecret, registerSecret } from '../logging/secrets.js';
+import { registerRotatingSecret } from '../logging/secrets.js';
 import type { Authenticator } from './auth.js';
 
 /**
@@ -128,11 +128,14 @@ export class OAuthAuthenticator implements Authenticator {
 
   /** One token request; remembers a dpop-nonce the server sends. */
   private async post(key: SigningKey): Promise<{ status: number; body: Record<string, unknown> | undefined; nonce: string | undefined }> {
+    const assertion = await this.assertion(key);
+    // It gets a token for five minutes: a token endpoint that echoes the request must not print it.
+    registerRotatingSecret(assertion);
     const form = new URLSearchParams({
       grant_type: 'client_credentials',
       scope: this.options.scope ?? DEFAULT_SCOPE,
       client_assertion_type: ASSERTION_TYPE,
-      client_assertion: await this.assertion(key),
+      client_assertion: assertion,
     });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
     if (this.options.dpop) headers.dpop = await this.proof('POST', this.tokenUrl, { nonce: this.nonce });
@@ -200,8 +203,6 @@ export class OAuthAuthenticator implements Authenticator {
         const parsed = JSON.parse(text) as JWK & { keys?: JWK[] };
         const jwk = Array.isArray(parsed.keys) ? parsed.keys[0] : parsed;
         if (!jwk) throw new Error('empty JWKS');
-        // The private parts of a JWK are not lines of a PEM: register each for scrubbing.
-        for (const part of [jwk.d, jwk.p, jwk.q, jwk.dp, jwk.dq, jwk.qi]) registerSecret(part);
         key = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
         kid ??= jwk.kid;
       } else {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ForwarderError } from '../errors.js';
 import type { OrgConfig } from '../config/index.js';
 import type { Checkpoint } from '../kafka/checkpoints.js';
@@ -6,7 +7,7 @@ import type { PageToPublish, PublishResult } from '../kafka/publisher.js';
 import type { LogPage } from '../okta/client.js';
 import type { EncodedPage } from './page-encoding.js';
 import { RateBudget, type RateLimitSnapshot } from '../okta/rate-limit.js';
-import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
 import { BackfillTracker, type BackfillProgress } from './progress.js';
 import { failureHandling, type ConnectorState } from './state.js';
 import type { PollerTelemetry } from './telemetry.js';
@@ -27,7 +28,11 @@ export interface CountedPage {
   rateLimit: RateLimitSnapshot | undefined;
 }
 
-/** Where pages go: one Kafka transaction per page (src/kafka/publisher.ts). */
+/**
+ * Where pages go: one Kafka transaction per page (src/kafka/publisher.ts). connect() fences any
+ * other producer of the org. After publish() fails the page may or may not be committed: the
+ * poller calls connect() again and reads the checkpoint back before going on.
+ */
 export interface PageSink {
   connect(): Promise<void>;
   publish(page: PageToPublish): Promise<PublishResult>;
@@ -63,6 +68,8 @@ export interface PollerStats {
   events: number;
   lastPublished: string | undefined;
   progress: BackfillProgress | undefined;
+  /** What the poller waits for besides Okta (Kafka), and why; undefined when it waits for nothing. */
+  waitingFor: string | undefined;
 }
 
 /** A running poller: awaitable, with live stats and stop(). */
@@ -113,7 +120,12 @@ export class OrgPoller {
   private tracker: BackfillTracker | undefined;
   /** Uuids to drop while recovering from a rejected cursor; undefined otherwise. */
   private recoveryUuids: Set<string> | undefined;
+  /** Failed transactions in a row, for the backoff. */
+  private publishFailures = 0;
   private lastProgressAtMs = 0;
+  /** Where a new polling request starts when Kafka holds no checkpoint. */
+  private startUrl = '';
+  private waitingFor: string | undefined;
   /** Read-ahead: the pages requested after the one being published, in order, and the newest request. */
   private ahead: AheadPage[] = [];
   private newest: AheadPage | undefined;
@@ -153,6 +165,7 @@ export class OrgPoller {
       events: this.checkpoint?.events ?? 0,
       lastPublished: this.checkpoint?.lastPublished,
       progress: this.tracker?.progress(),
+      waitingFor: this.waitingFor,
     };
   }
 
@@ -177,7 +190,8 @@ export class OrgPoller {
     if (this.stopped) return this.shutdown('stopped before the first page');
     this.checkpoint = await this.withKafkaRetries('reading the last checkpoint', () => this.options.loadCheckpoint());
     const since = this.checkpoint?.since ?? new Date(this.now() - org.initialLookbackDays * DAY_MS).toISOString();
-    let url = this.checkpoint?.nextUrl ?? this.options.source.pollingUrl(new Date(since), this.limit);
+    this.startUrl = this.options.source.pollingUrl(new Date(since), this.limit);
+    let url = this.checkpoint?.nextUrl ?? this.startUrl;
     const lastPublishedMs = parseTime(this.checkpoint?.lastPublished);
     this.tracker = new BackfillTracker(Date.parse(since), this.checkpoint?.events ?? 0, lastPublishedMs ?? Date.parse(since), this.now);
     telemetry.starting({ resumedFrom: this.checkpoint?.committedAt, since });
@@ -209,8 +223,9 @@ export class OrgPoller {
         );
         continue;
       }
-      await this.publishPage(page, since);
-      url = page.nextUrl;
+      url = await this.publishPage(page, since);
+      // After a failed transaction the poller continues from what Kafka holds, which may be this page again.
+      if (url !== page.nextUrl) continue;
       if (!full) {
         if (!this.tracker.isCaughtUp) {
           this.tracker.markCaughtUp();
@@ -295,7 +310,15 @@ export class OrgPoller {
     return { ...page, requestMs: (countedAtMs ?? this.now()) - sentAtMs };
   }
 
-  private async publishPage(page: FetchedPage, since: string): Promise<void> {
+  /**
+   * Publishes the page with its checkpoint in one transaction; returns the URL to continue from:
+   * the page's next link, or, when the transaction failed, the cursor Kafka holds once the
+   * producer is started again. A failed commit may have succeeded (its response lost), another
+   * instance may have moved the cursor on, or nothing was written: reading the checkpoint back
+   * tells them apart, so the page is neither lost nor published twice.
+   */
+  private async publishPage(page: FetchedPage, since: string): Promise<string> {
+    const nextUrl = page.nextUrl as string;
     const { rejected } = page.events;
     let events = page.events.events;
     let deduplicated = 0;
@@ -303,29 +326,50 @@ export class OrgPoller {
       const known = this.recoveryUuids;
       events = events.filter((event) => !(event.key !== null && known.has(event.key)));
       deduplicated = page.events.events.length - events.length;
-      for (const event of events) if (event.key !== null) known.add(event.key);
     }
     const newest = newestPublished(events);
     const previous = this.checkpoint;
+    if (events.length === 0 && rejected.length === 0 && nextUrl === previous?.nextUrl) return nextUrl;
     const lastPublishedMs = Math.max(newest ?? -Infinity, parseTime(previous?.lastPublished) ?? -Infinity);
     const checkpoint: Checkpoint = {
       version: 1,
+      id: randomUUID(),
       org: this.options.org.id,
-      nextUrl: page.nextUrl as string,
+      nextUrl,
       since,
       lastPublished: Number.isFinite(lastPublishedMs) ? new Date(lastPublishedMs).toISOString() : undefined,
       events: (previous?.events ?? 0) + events.length + rejected.length,
       committedAt: new Date(this.now()).toISOString(),
     };
-    if (events.length === 0 && rejected.length === 0 && page.nextUrl === previous?.nextUrl) return;
-    const result = await this.withKafkaRetries('publishing a page', async () => {
-      checkpoint.committedAt = new Date(this.now()).toISOString();
-      return this.options.sink.publish({ events, rejected, checkpoint });
-    });
+    let result: PublishResult;
+    try {
+      result = await this.options.sink.publish({ events, rejected, checkpoint });
+      this.publishFailures = 0;
+    } catch (err) {
+      const error = asKafkaError('publishing a page', err);
+      if (error.code === 'OF_KAFKA_FENCED') throw error;
+      this.publishFailures += 1;
+      const waitMs = retryDelayMs(this.policy('kafka'), this.publishFailures, this.random);
+      this.options.telemetry.publishFailed(error, waitMs, this.publishFailures);
+      this.waitingFor = `Kafka: ${error.message}`;
+      if (!(await interruptibleSleep(waitMs, this.abort.signal))) throw new Stopped();
+      await this.withKafkaRetries('starting the transactional producer again', () => this.options.sink.connect());
+      const stored = await this.withKafkaRetries('reading the checkpoint back', () => this.options.loadCheckpoint());
+      if (stored?.id !== checkpoint.id) {
+        this.checkpoint = stored;
+        this.options.telemetry.resynchronized(stored?.committedAt);
+        return stored?.nextUrl ?? this.startUrl;
+      }
+      // The commit went through; only its answer was lost.
+      result = { published: events.length, deadLettered: rejected.length, oversized: 0 };
+    }
+    this.waitingFor = undefined;
+    if (this.recoveryUuids) for (const event of events) if (event.key !== null) this.recoveryUuids.add(event.key);
     this.checkpoint = checkpoint;
     this.options.telemetry.published({ ...result, deduplicated }, newest);
     this.tracker?.record(result.published, newest);
     this.reportProgress(false);
+    return nextUrl;
   }
 
   private reportProgress(force: boolean): void {
@@ -376,19 +420,26 @@ export class OrgPoller {
     return this.options.source.pollingUrl(new Date(sinceMs), this.limit);
   }
 
-  /** Kafka being down is waited out, page kept, forever; being fenced is final. */
+  /** Kafka being down is waited out, visibly, forever; being fenced is final. */
   private async withKafkaRetries<T>(what: string, action: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await action();
-      } catch (err) {
-        const error = err instanceof ForwarderError ? err : new ForwarderError('OF_KAFKA_PUBLISH', `${what}: ${(err as Error).message}`, { retriable: true, cause: err });
-        if (error.code === 'OF_KAFKA_FENCED') throw error;
-        if (this.stopped) throw new Stopped();
-        const waitMs = retryDelayMs(this.policy('kafka'), attempt, this.random);
-        this.options.telemetry.publishFailed(error, waitMs, attempt);
-        if (!(await interruptibleSleep(waitMs, this.abort.signal))) throw new Stopped();
-      }
+    try {
+      const result = await retrying(action, {
+        what,
+        policy: this.policy('kafka'),
+        signal: this.abort.signal,
+        random: this.random,
+        retriable: (err) => !(err instanceof ForwarderError && err.code === 'OF_KAFKA_FENCED'),
+        onRetry: (err, attempt, waitMs) => {
+          const error = asKafkaError(what, err);
+          this.waitingFor = `Kafka: ${error.message}`;
+          this.options.telemetry.publishFailed(error, waitMs, attempt);
+        },
+      });
+      this.waitingFor = undefined;
+      return result;
+    } catch (err) {
+      if (err instanceof RetryAborted) throw new Stopped();
+      throw err;
     }
   }
 
@@ -411,6 +462,10 @@ export class OrgPoller {
 
 /** Thrown inside the loop when stop() cuts a wait short; ends the run normally. */
 class Stopped extends Error {}
+
+function asKafkaError(what: string, err: unknown): ForwarderError {
+  return err instanceof ForwarderError ? err : new ForwarderError('OF_KAFKA_PUBLISH', `${what}: ${(err as Error).message}`, { retriable: true, cause: err });
+}
 
 function parseTime(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

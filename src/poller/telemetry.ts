@@ -58,12 +58,15 @@ export class PollerTelemetry {
     this.logger.warn({ code: error.code, attempt, retryInMs }, error.message);
   }
 
-  published(result: { published: number; deadLettered: number; deduplicated: number }, newestPublishedMs: number | undefined): void {
+  published(result: { published: number; deadLettered: number; oversized: number; deduplicated: number }, newestPublishedMs: number | undefined): void {
     const labels = { org: this.org };
     this.metrics.eventsPublished.inc(labels, result.published);
     if (result.deadLettered > 0) {
       this.metrics.eventsDeadLettered.inc({ org: this.org, stage: 'poll' }, result.deadLettered);
-      this.logger.warn({ deadLettered: result.deadLettered }, 'items of an Okta page were not JSON objects: sent to the dead-letter topic');
+      this.logger.warn(
+        { deadLettered: result.deadLettered, oversized: result.oversized },
+        'items of an Okta page could not be event records (not JSON objects, not encodable, or too large for the events topic): sent to the dead-letter topic with the reason',
+      );
     }
     if (result.deduplicated > 0) this.metrics.eventsDeduplicated.inc(labels, result.deduplicated);
     this.metrics.transactions.inc({ org: this.org, result: 'committed' });
@@ -75,7 +78,12 @@ export class PollerTelemetry {
 
   publishFailed(error: ForwarderError, retryInMs: number, attempt: number): void {
     this.metrics.transactions.inc({ org: this.org, result: 'aborted' });
-    this.logger.warn({ code: error.code, attempt, retryInMs, err: error }, 'publishing a page to Kafka failed; the page will be published again');
+    this.logger.warn({ code: error.code, attempt, retryInMs, err: error }, 'a Kafka operation failed; retrying');
+  }
+
+  /** After a failed transaction: the poller continues from the checkpoint Kafka holds. */
+  resynchronized(checkpointCommittedAt: string | undefined): void {
+    this.logger.info({ checkpointCommittedAt }, 'continuing from the checkpoint Kafka holds: the failed page was not committed, or another poller moved the cursor on');
   }
 
   resumed(lastPublished: string | undefined): void {

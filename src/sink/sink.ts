@@ -5,6 +5,7 @@ import type { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import type { OktaEventCodec } from '../avro/index.js';
 import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
 import { ForwarderError } from '../errors.js';
+import { deadLetterHeaders } from '../kafka/messages.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
 import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
@@ -290,12 +291,14 @@ export class ActivitySink {
       value: pending.message.value,
       headers: {
         ...pending.message.headers,
-        stage,
-        reason: reason.slice(0, 1000),
-        'error.type': errorType,
-        'source.topic': this.options.eventsTopic,
-        'source.partition': String(pending.partition),
-        'source.offset': pending.message.offset,
+        ...deadLetterHeaders({
+          stage,
+          reason,
+          'error.type': errorType,
+          'source.topic': this.options.eventsTopic,
+          'source.partition': String(pending.partition),
+          'source.offset': pending.message.offset,
+        }),
       },
     }));
     for (let attempt = 1; ; attempt += 1) {

@@ -69,7 +69,7 @@ describe('the poller reads ahead', () => {
         async publish(page: PageToPublish) {
           published.push({ page: page.events[0]!.key!.split('-')[1]!, requestedBefore: org.requested.length });
           await sleep(40); // a slow Kafka transaction: the source has time to run ahead
-          return { published: page.events.length, deadLettered: 0 };
+          return { published: page.events.length, deadLettered: 0, oversized: 0 };
         },
       },
       loadCheckpoint: async () => undefined,

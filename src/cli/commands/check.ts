@@ -7,6 +7,7 @@ import { loadConfig, type ForwarderConfig, type OrgConfig } from '../../config/i
 import { createElasticsearchClient } from '../../elasticsearch/client.js';
 import { ForwarderError } from '../../errors.js';
 import { createKafka } from '../../kafka/client.js';
+import { scrubSecrets } from '../../logging/secrets.js';
 import { topicSpecs } from '../../kafka/topics.js';
 import { OktaError } from '../../okta/client.js';
 import { oktaClientFor } from '../../poller/run.js';
@@ -194,9 +195,10 @@ async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[
   }
 }
 
+/** The rows quote what servers answered (an error page may echo the request's credentials): each is scrubbed. */
 function printTable(results: CheckResult[]): void {
   const width = Math.max(...results.map((r) => r.check.length), 10);
-  const lines = results.map((r) => `${r.ok ? 'PASS' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail.replace(/\s+/g, ' ')}`);
+  const lines = results.map((r) => scrubSecrets(`${r.ok ? 'PASS' : 'FAIL'}  ${r.check.padEnd(width)}  ${r.detail.replace(/\s+/g, ' ')}`));
   const failed = results.filter((r) => !r.ok).length;
   process.stdout.write(`${lines.join('\n')}\n\n${results.length - failed} of ${results.length} checks passed\n`);
 }

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { configReference, loadConfig, redactConfig } from '../../config/index.js';
 import { createLogger } from '../../logging/logger.js';
+import { scrubSecrets } from '../../logging/secrets.js';
 import type { CommandContext } from '../context.js';
 
 /** `okta-forwarder config`: validate the configuration and print it with secrets masked. */
@@ -14,6 +15,7 @@ export async function configCommand(context: CommandContext): Promise<number> {
   const logger = createLogger({ level: loaded.config.log.level, base: { command: 'config' }, destination: pino.destination({ dest: 2, sync: true }) });
   for (const warning of loaded.warnings) logger.warn({ source: loaded.source }, warning);
   logger.info({ source: loaded.source, orgs: loaded.config.okta.orgs.map((org) => org.id) }, 'configuration is valid');
-  process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`);
+  // Masked by setting (redactConfig), then scrubbed by value: a secret may sit where no setting expects one.
+  process.stdout.write(scrubSecrets(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`));
   return 0;
 }

@@ -6,6 +6,7 @@ import { loadConfig } from '../../config/index.js';
 import { createElasticsearchClient } from '../../elasticsearch/client.js';
 import { createKafka } from '../../kafka/client.js';
 import { createLogger } from '../../logging/logger.js';
+import { registerSecret } from '../../logging/secrets.js';
 import { createMetrics } from '../../metrics/registry.js';
 import { startSimulator } from '../../simulator/index.js';
 import { SERVICES, stackSettings } from '../../stack/settings.js';
@@ -37,6 +38,7 @@ export async function demoCommand(context: CommandContext): Promise<number> {
   const run = Date.now().toString(36);
   const org = `demo-${run}`;
   const token = `demo-${randomBytes(18).toString('base64url')}`;
+  registerSecret(token);
   const sim = await startSimulator({ apiTokens: [token], rateLimitPerMinute: 600, seed: 42 });
   const now = Date.now();
   sim.generate(historyEvents, { from: now - 60 * DAY, to: now - 60_000 });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { registerSecret } from '../../logging/secrets.js';
 import { runSimulator } from '../../simulator/index.js';
 import { untilSignal, type CommandContext } from '../context.js';
 
@@ -27,6 +28,7 @@ export async function simulateCommand(context: CommandContext): Promise<number> 
     mkdirSync(dirname(tokenFile), { recursive: true });
     writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   }
+  registerSecret(token);
   const handle = await runSimulator({
     host: typeof context.flags.host === 'string' ? context.flags.host : '127.0.0.1',
     port: numberFlag(context, 'port', 8085),
