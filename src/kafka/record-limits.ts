@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { ConfigResourceTypes, type Admin, type IHeaders, type Message } from 'kafkajs';
+import kafkajs, { type Admin, type IHeaders, type Message } from 'kafkajs';
+
+// kafkajs is CommonJS: Node's ESM loader finds only some of its named exports, not this one (tsx does).
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * What a broker takes in one record batch: a topic's `max.message.bytes` (Kafka's default, and the
