@@ -18,7 +18,8 @@ export interface EncodedEvent {
 
 /** A page item that cannot be an event record, as JSON text with the reason: it is dead-lettered. */
 export interface RejectedItem {
-  json: string;
+  /** The item's JSON text as it was sent; for input that is not even text (an imported line that is not UTF-8), its bytes. */
+  json: string | Buffer;
   reason: string;
   /** More dead-letter headers (`import` adds the source file and line). */
   headers?: Record<string, string>;

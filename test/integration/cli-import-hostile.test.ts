@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ interface DeadLetter {
   stage: string | undefined;
   file: string | undefined;
   value: Buffer;
+  headers: Record<string, string>;
 }
 
 async function readDeadLetters(config: ReturnType<typeof writeTestConfig>['config']): Promise<DeadLetter[]> {
@@ -35,6 +37,7 @@ async function readDeadLetters(config: ReturnType<typeof writeTestConfig>['confi
       stage: message.headers?.stage?.toString(),
       file: message.headers?.['source.file']?.toString(),
       value: message.value as Buffer,
+      headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)])),
     }),
   );
   return deadLetters.sort((a, b) => a.line - b.line);
@@ -59,6 +62,8 @@ describe('okta-forwarder import: every line is imported or dead-lettered with it
       { text: variant('raw-cr', '"displayMessage":"one\rtwo"'), reason: /^not JSON: Bad control character in string literal/ },
       { text: Buffer.from(`{"uuid":"latin-1","displayMessage":"Jos\xe9"}`, 'latin1'), reason: /^not UTF-8 text$/ },
       { text: '"just a string"', reason: /^not a JSON object$/ },
+      // 2 MB: more than the events topic takes (max.message.bytes, 1 MB by default).
+      { text: variant('two-megabytes', `"debugContext":{"debugData":{"blob":"${'x'.repeat(2 * 1024 * 1024)}"}}`), reason: /^the record takes \d+ bytes, more than .* accepts \(max\.message\.bytes \d+\); the value is truncated/ },
     ];
     const blanks = ['', '   ', '\t'];
 
@@ -72,7 +77,7 @@ describe('okta-forwarder import: every line is imported or dead-lettered with it
 
     const result = await importFile(input, file);
     expect(result.code, result.stderr).toBe(EXIT_DEAD_LETTERED);
-    expect(result.stderr).toContain(`imported 10,002 events from ${input}; 6 lines went to the dead-letter topic`);
+    expect(result.stderr).toContain(`imported 10,002 events from ${input}; 7 lines went to the dead-letter topic`);
     expect(result.stderr).toContain('3 blank lines skipped');
 
     const published = await readPublishedEvents(createKafka(config.kafka), config);
@@ -88,7 +93,14 @@ describe('okta-forwarder import: every line is imported or dead-lettered with it
     expect(deadLetters.map(({ line, stage, file: source }) => ({ line, stage, source }))).toEqual(bad.map((b) => ({ line: lineOf(b.text), stage: 'import', source: input })));
     deadLetters.forEach((deadLetter, i) => {
       expect(deadLetter.reason, `line ${deadLetter.line}`).toMatch(bad[i]!.reason);
-      expect(deadLetter.value.equals(Buffer.from(bad[i]!.text)), `line ${deadLetter.line} is dead-lettered as it was in the file`).toBe(true);
+      if (deadLetter.headers.truncated === 'true') {
+        // Too large to keep whole: bounded, with the size and hash of what it stands for.
+        expect(deadLetter.value.length).toBeLessThanOrEqual(64 * 1024);
+        expect(Number(deadLetter.headers['original.size'])).toBeGreaterThan(2 * 1024 * 1024);
+        expect(deadLetter.headers['original.sha256']).toMatch(/^[0-9a-f]{64}$/);
+      } else {
+        expect(deadLetter.value.equals(Buffer.from(bad[i]!.text)), `line ${deadLetter.line} is dead-lettered as it was in the file`).toBe(true);
+      }
     });
   });
 
@@ -103,6 +115,23 @@ describe('okta-forwarder import: every line is imported or dead-lettered with it
       { line: 2, reason: expect.stringMatching(/^not JSON: Bad control character/) },
       { line: 3, reason: expect.stringMatching(/^not JSON/) },
     ]);
+    expect((await readPublishedEvents(createKafka(config.kafka), config)).map((p) => p.uuid).sort()).toEqual([JSON.parse(first!).uuid, JSON.parse(last!).uuid].sort());
+  });
+
+  it('dead-letters a line over 16 MiB in a bounded form (its head, size and SHA-256) without holding it, and goes on', async () => {
+    const { config, file, dir } = writeTestConfig([]);
+    const [first, last] = goodEventLines(14, 2);
+    const long = `{"uuid":"long","blob":"${'y'.repeat(17 * 1024 * 1024)}"}`;
+    const input = join(dir, 'long.ndjson');
+    writeFileSync(input, `${first}\n${long}\n${last}\n`);
+    const result = await importFile(input, file);
+    expect(result.code, result.stderr).toBe(EXIT_DEAD_LETTERED);
+    const [deadLetter, ...others] = await readDeadLetters(config);
+    expect(others).toEqual([]);
+    expect(deadLetter).toMatchObject({ line: 2, stage: 'import', reason: expect.stringMatching(/^a line of 17,825,\d{3} bytes, over the 16,777,216 a line may have/) });
+    expect(deadLetter!.headers['original.size']).toBe(String(Buffer.byteLength(long)));
+    expect(deadLetter!.headers['original.sha256']).toBe(createHash('sha256').update(long).digest('hex'));
+    expect(deadLetter!.value.equals(Buffer.from(long).subarray(0, 64 * 1024))).toBe(true);
     expect((await readPublishedEvents(createKafka(config.kafka), config)).map((p) => p.uuid).sort()).toEqual([JSON.parse(first!).uuid, JSON.parse(last!).uuid].sort());
   });
 

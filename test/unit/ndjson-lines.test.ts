@@ -66,30 +66,34 @@ describe('a line of an import: its event, or why it is not one', () => {
 
   it('skips blank lines (JSON whitespace only), and dead-letters other blanks as not JSON', () => {
     for (const blank of ['', ' ', '\t \r']) expect(outcome(blank)).toEqual({ blank: true });
-    expect(outcome('\u00a0')).toEqual({ deadLetter: { value: '\u00a0', reason: expect.stringMatching(/^not JSON/) } });
+    expect(outcome('\u00a0')).toEqual({ rejected: { json: '\u00a0', reason: expect.stringMatching(/^not JSON/) } });
   });
 
   it('dead-letters bytes that are not UTF-8 as they are, instead of changing them into U+FFFD', () => {
     const latin1 = Buffer.from('{"displayName":"Jos\xe9"}', 'latin1');
-    expect(outcome(latin1)).toEqual({ deadLetter: { value: latin1, reason: 'not UTF-8 text' } });
+    expect(outcome(latin1)).toEqual({ rejected: { json: latin1, reason: 'not UTF-8 text' } });
   });
 
   it('dead-letters a line with a raw CR inside a string as not JSON, and imports one with a CR between tokens', () => {
-    expect(outcome('{"uuid":"a\rb"}')).toEqual({ deadLetter: { value: '{"uuid":"a\rb"}', reason: expect.stringMatching(/^not JSON: Bad control character in string literal/) } });
+    expect(outcome('{"uuid":"a\rb"}')).toEqual({ rejected: { json: '{"uuid":"a\rb"}', reason: expect.stringMatching(/^not JSON: Bad control character in string literal/) } });
     expect(outcome('{"uuid":\r"ab"}')).toMatchObject({ event: { key: 'ab' } });
   });
 
   it('imports a number too large for a double, and dead-letters arrays and deep nesting with the reason', () => {
     expect(outcome('{"uuid":"big","debugContext":{"debugData":{"n":1e400}}}')).toMatchObject({ event: { key: 'big' } });
-    expect(outcome('[{"uuid":"a"}]')).toEqual({ deadLetter: { value: '[{"uuid":"a"}]', reason: 'not a JSON object' } });
+    expect(outcome('[{"uuid":"a"}]')).toEqual({ rejected: { json: '[{"uuid":"a"}]', reason: 'not a JSON object' } });
     const deep = `{"uuid":"deep","x":${'['.repeat(5000)}${']'.repeat(5000)}}`;
-    expect(outcome(deep)).toEqual({ deadLetter: { value: deep, reason: expect.stringMatching(/nested too deeply/) } });
+    expect(outcome(deep)).toEqual({ rejected: { json: deep, reason: expect.stringMatching(/nested too deeply/) } });
   });
 
   it('dead-letters an over-long line as its head, with its size and hash', () => {
     const head = Buffer.from('{"uuid":');
     expect(readImportLine({ number: 7, overLong: { head, size: 20_000_000, sha256: 'ab'.repeat(32) } }, codec)).toEqual({
-      deadLetter: { value: head, reason: expect.stringMatching(/^a line of 20,000,000 bytes, over the 16,777,216 a line may have/), headers: { 'source.size': '20000000', 'source.sha256': 'ab'.repeat(32) } },
+      rejected: {
+        json: head,
+        reason: expect.stringMatching(/^a line of 20,000,000 bytes, over the 16,777,216 a line may have/),
+        headers: { 'original.size': '20000000', 'original.sha256': 'ab'.repeat(32), truncated: 'true' },
+      },
     });
   });
 });

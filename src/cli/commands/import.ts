@@ -1,14 +1,13 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { Message } from 'kafkajs';
 import { createOktaEventCodec, type OktaEventCodec } from '../../avro/index.js';
 import { publishingCodecOptions } from '../../avro/schema-registry.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError, ForwarderError } from '../../errors.js';
-import { createKafka, TRANSACTIONAL_RETRY } from '../../kafka/client.js';
-import { deadLetterMessage, encodedEventMessage, encodeOrReject, type EncodedEvent } from '../../kafka/messages.js';
-import { keyHashPartitioner } from '../../kafka/partitioner.js';
+import { createKafka } from '../../kafka/client.js';
+import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../../kafka/messages.js';
+import { PagePublisher, type PageToPublish } from '../../kafka/publisher.js';
 import { ensureTopics } from '../../kafka/topics.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { CommandContext } from '../context.js';
@@ -24,20 +23,19 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 const LOGGED_DEAD_LETTERS = 100;
 
 /** What one line of the file becomes. */
-export type LineOutcome =
-  | { blank: true }
-  | { event: EncodedEvent }
-  /** `value` is what the dead letter carries: the line, or its head when it is too long to keep. */
-  | { deadLetter: { value: string | Buffer; reason: string; headers?: Record<string, string> } };
+export type LineOutcome = { blank: true } | { event: EncodedEvent } | { rejected: RejectedItem };
 
 /**
  * `okta-forwarder import FILE --org ID`: publishes Okta events from an NDJSON file (an export,
  * another tool's archive; `-` for stdin) into the events topic, with the same encoding and headers
- * as the poller. Each batch of lines is one transaction. A line that cannot be an event record
- * (not UTF-8, not JSON, not an object, not encodable, too long) goes to the dead-letter topic with
- * its line number and the reason, and the import goes on: nothing is dropped, and one line never
- * holds back another. Returns 0 when every non-blank line was imported, EXIT_DEAD_LETTERED when
- * some were dead-lettered; a failure to publish throws (exit 1), saying which lines are committed.
+ * as the poller, through the poller's publisher. Each batch of lines is one transaction. A line
+ * that cannot be an event record (not UTF-8, not JSON, not an object, not encodable, too large
+ * for the events topic, too long to read) goes to the dead-letter topic with its line number and
+ * the reason, and the import goes on: nothing is dropped, and one line never holds back another.
+ * Every record carries the headers source.file and source.line.
+ *
+ * Returns 0 when every non-blank line was imported, EXIT_DEAD_LETTERED when some were
+ * dead-lettered; a failure to publish throws (exit 1), saying which lines are committed.
  * Importing the same file twice puts the events in Kafka twice: the sink's uuid-based ids make
  * that harmless.
  */
@@ -57,39 +55,50 @@ export async function importCommand(context: CommandContext): Promise<number> {
   await admin.connect();
   await ensureTopics(admin, config.kafka).finally(() => admin.disconnect());
   const codec = createOktaEventCodec(await publishingCodecOptions(config, logger));
-  const producer = kafka.producer({ transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner, retry: TRANSACTIONAL_RETRY });
-  await producer.connect();
+  const { topics } = config.kafka;
+  const publisher = new PagePublisher(kafka, {
+    org,
+    // Its own transactional id: an import fences no poller, and no other import.
+    transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`,
+    eventsTopic: topics.events,
+    checkpointsTopic: topics.checkpoints,
+    deadLetterTopic: topics.deadLetter,
+    stage: 'import',
+  });
+  await publisher.connect();
   const status = new StatusLine();
   const started = Date.now();
   const counts = { imported: 0, deadLettered: 0, skipped: 0 };
   let bytesRead = 0;
   let lastLine = 0;
   let committedThrough = 0;
-  let events: Message[] = [];
-  let deadLetters: Message[] = [];
+  let batch: PageToPublish = { events: [], rejected: [] };
+  let batchLines = 0;
   let batchBytes = 0;
   let lastLog = started;
 
   const committed = () => (committedThrough === 0 ? 'nothing was imported' : `lines 1 to ${committedThrough} are imported: to go on, import the lines after ${committedThrough}`);
 
   const flush = async () => {
-    if (events.length > 0 || deadLetters.length > 0) {
-      const transaction = await producer.transaction();
+    if (batch.events.length > 0 || batch.rejected.length > 0) {
+      let result;
       try {
-        const topicMessages = [{ topic: config.kafka.topics.events, messages: events }];
-        if (deadLetters.length > 0) topicMessages.push({ topic: config.kafka.topics.deadLetter, messages: deadLetters });
-        await transaction.sendBatch({ topicMessages });
-        await transaction.commit();
+        result = await publisher.publish(batch);
       } catch (err) {
-        await transaction.abort().catch(() => undefined);
-        throw new ForwarderError('OF_KAFKA_PUBLISH', `importing ${file}: publishing lines ${committedThrough + 1} to ${lastLine} failed (${(err as Error).message}); ${committed()}`, { cause: err });
+        throw new ForwarderError(
+          'OF_KAFKA_PUBLISH',
+          `importing ${file}: publishing lines ${committedThrough + 1} to ${lastLine} failed (${(err as Error).message}); ${committed()}` +
+            ' (should the failed commit have gone through all the same, importing those lines again makes duplicates in Kafka, which the sink indexes once)',
+          { cause: err },
+        );
       }
-      counts.imported += events.length;
-      counts.deadLettered += deadLetters.length;
+      counts.imported += result.published;
+      counts.deadLettered += result.deadLettered;
+      if (result.oversized > 0) logger.warn({ oversized: result.oversized, lines: `${committedThrough + 1}-${lastLine}` }, 'events too large for the events topic: sent to the dead-letter topic in a bounded form (header source.line says which)');
     }
     committedThrough = lastLine;
-    events = [];
-    deadLetters = [];
+    batch = { events: [], rejected: [] };
+    batchLines = 0;
     batchBytes = 0;
     const elapsed = (Date.now() - started) / 1000;
     const share = size ? bytesRead / size : undefined;
@@ -104,27 +113,24 @@ export async function importCommand(context: CommandContext): Promise<number> {
   };
 
   try {
-    let pendingLines = 0;
     for await (const line of ndjsonLines(input)) {
       lastLine = line.number;
       bytesRead += ('overLong' in line ? line.overLong.size : line.bytes.length) + 1;
       const outcome = readImportLine(line, codec);
+      const headers = { 'source.file': file, 'source.line': String(line.number) };
       if ('blank' in outcome) {
         counts.skipped += 1;
       } else if ('event' in outcome) {
-        events.push(encodedEventMessage(org, outcome.event));
+        batch.events.push({ ...outcome.event, headers });
         batchBytes += outcome.event.value.length;
       } else {
-        const { value, reason, headers } = outcome.deadLetter;
-        deadLetters.push(deadLetterMessage(org, value, { stage: 'import', reason, 'source.file': file, 'source.line': String(line.number), ...headers }));
-        batchBytes += value.length;
-        logDeadLetter(logger, counts.deadLettered + deadLetters.length, line.number, reason);
+        const { rejected } = outcome;
+        batch.rejected.push({ ...rejected, headers: { ...rejected.headers, ...headers } });
+        batchBytes += rejected.json.length;
+        logDeadLetter(logger, counts.deadLettered + batch.rejected.length, line.number, rejected.reason);
       }
-      pendingLines += 1;
-      if (pendingLines >= BATCH_LINES || batchBytes >= BATCH_BYTES) {
-        await flush();
-        pendingLines = 0;
-      }
+      batchLines += 1;
+      if (batchLines >= BATCH_LINES || batchBytes >= BATCH_BYTES) await flush();
     }
     await flush();
   } catch (err) {
@@ -132,7 +138,7 @@ export async function importCommand(context: CommandContext): Promise<number> {
     throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: reading after line ${lastLine} failed (${(err as Error).message}); ${committed()}`, { cause: err });
   } finally {
     status.done();
-    await producer.disconnect();
+    await publisher.disconnect();
   }
   logger.info({ ...counts, lines: lastLine, seconds: (Date.now() - started) / 1000 }, 'import finished');
   process.stderr.write(`${summary(file, counts)}\n`);
@@ -144,26 +150,26 @@ export function readImportLine(line: NdjsonLine, codec: OktaEventCodec): LineOut
   if ('overLong' in line) {
     const { head, size, sha256 } = line.overLong;
     return {
-      deadLetter: {
-        value: head,
-        reason: `a line of ${formatCount(size)} bytes, over the ${formatCount(MAX_LINE_BYTES)} a line may have (the dead letter holds its first ${formatCount(head.length)} bytes)`,
-        headers: { 'source.size': String(size), 'source.sha256': sha256 },
+      rejected: {
+        json: head,
+        reason: `a line of ${formatCount(size)} bytes, over the ${formatCount(MAX_LINE_BYTES)} a line may have; the dead letter holds its first ${formatCount(head.length)} bytes`,
+        // As the publisher gives them for a record too large for its topic.
+        headers: { 'original.size': String(size), 'original.sha256': sha256, truncated: 'true' },
       },
     };
   }
   const { bytes } = line;
   if (isBlank(bytes)) return { blank: true };
   // Decoding would replace each invalid byte with U+FFFD, silently changing the event.
-  if (!isUtf8(bytes)) return { deadLetter: { value: bytes, reason: 'not UTF-8 text' } };
+  if (!isUtf8(bytes)) return { rejected: { json: bytes, reason: 'not UTF-8 text' } };
   const text = bytes.toString('utf8');
   let item: unknown;
   try {
     item = JSON.parse(text);
   } catch (err) {
-    return { deadLetter: { value: text, reason: `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}` } };
+    return { rejected: { json: text, reason: `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}` } };
   }
-  const outcome = encodeOrReject(item, () => text, codec);
-  return 'event' in outcome ? outcome : { deadLetter: { value: outcome.rejected.json, reason: outcome.rejected.reason } };
+  return encodeOrReject(item, () => text, codec);
 }
 
 /** Only JSON whitespace (space, tab, CR): other blanks (a no-break space, say) are not JSON, and so not skipped. */
