@@ -10,7 +10,11 @@ import { knownSchemaVersions } from './schema-versions.js';
 export type { ConfluentSchemaResolver } from './okta-event-codec.js';
 
 export interface OktaEventCodec {
-  /** One Okta event (any JSON object) as Avro: single-object encoding, or the Confluent wire format when the codec was created with `encodeWithConfluentId`; the body is the same. Throws ForwarderError('OF_AVRO_ENCODE') if `event` is not a plain JSON object. */
+  /**
+   * One Okta event (any JSON object) as Avro: single-object encoding, or the Confluent wire format when the codec was created with `encodeWithConfluentId`; the body is the same.
+   * A LargeNumber (a number too large for a double, see parseJsonKeepingLargeNumbers) is written as its original text, and decodes to what JSON.parse makes of that text.
+   * Throws ForwarderError('OF_AVRO_ENCODE') if `event` is not a plain JSON object, holds a value that is not JSON, or nests more than MAX_NESTING_DEPTH levels.
+   */
   encode(event: Record<string, unknown>): Buffer;
   /** Back to the original JSON object. Accepts single-object encoding (any known schema version) and Confluent wire format (if a resolver was given). Throws ForwarderError('OF_AVRO_DECODE') with a message naming what is wrong (unknown fingerprint, truncated, not Avro). */
   decode(bytes: Buffer): Record<string, unknown>;

@@ -3,8 +3,15 @@
  * contract is exactness: JSON.parse of the text gives back a value deep-equal to the input. Plain
  * JSON.stringify breaks that for values that are not JSON (undefined, NaN, Infinity, functions,
  * class instances, which it drops or rewrites silently) and for -0 (written as 0), so values are
- * checked first: anything that is not JSON throws NotJsonError, and -0 takes a slower writer.
+ * checked first: anything that is not JSON throws NotJsonError, and -0 takes a slower writer, as
+ * does a LargeNumber (a JSON number too large for a double, written back as its original text).
+ *
+ * Nesting is bounded (MAX_NESTING_DEPTH): the walks here and V8's JSON.stringify recurse, and a
+ * value nested deeper than the stack allows would otherwise end in a RangeError from anywhere.
  */
+
+/** How deep a free-form value may nest. Okta events nest a handful of levels; thousands is hostile input or a cycle. */
+export const MAX_NESTING_DEPTH = 1000;
 
 /** A value that JSON cannot represent exactly. The codec reports where it is (see findNonJsonValue). */
 export class NotJsonError extends Error {
@@ -14,6 +21,24 @@ export class NotJsonError extends Error {
   }
 }
 
+/** A value nested deeper than MAX_NESTING_DEPTH (or cyclic, which looks the same to a walk). */
+export class TooDeepError extends Error {
+  constructor() {
+    super(`nested more than ${MAX_NESTING_DEPTH} levels deep (or cyclic)`);
+    this.name = 'TooDeepError';
+  }
+}
+
+/**
+ * A JSON number whose magnitude is too large for a double (over about 1.8e308), which JSON.parse
+ * turns into Infinity: kept as its original text (parseJsonKeepingLargeNumbers makes them), so
+ * that the JSON text written for it is the number as it was sent. Reading that text back with
+ * JSON.parse gives Infinity, as JSON.parse of the original did: the round trip stays exact.
+ */
+export class LargeNumber {
+  constructor(readonly text: string) {}
+}
+
 /** JSON objects as JSON.parse makes them; anything with another prototype (Date, Map, a class) is not JSON. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -21,12 +46,24 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return prototype === Object.prototype || prototype === null;
 }
 
-export function toJsonText(value: unknown): string {
-  return holdsNegativeZero(value) ? stringifyKeepingNegativeZero(value) : JSON.stringify(value);
+/** Like `target[key] = value`, but a JSON key "__proto__" becomes an own property instead of replacing the prototype, as JSON.parse makes it. */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
-/** Walks a JSON value; throws NotJsonError on anything that is not JSON. True if it holds a -0. */
-function holdsNegativeZero(value: unknown): boolean {
+export function toJsonText(value: unknown): string {
+  return needsExactWriter(value, 0) ? stringifyExactly(value) : JSON.stringify(value);
+}
+
+/**
+ * Walks a JSON value; throws NotJsonError on anything that is not JSON and TooDeepError past
+ * MAX_NESTING_DEPTH. True if it holds a -0 or a LargeNumber, which JSON.stringify cannot write.
+ */
+function needsExactWriter(value: unknown, depth: number): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -36,13 +73,17 @@ function holdsNegativeZero(value: unknown): boolean {
       return Object.is(value, -0);
     case 'object': {
       if (value === null) return false;
+      if (depth === MAX_NESTING_DEPTH) throw new TooDeepError();
       let found = false;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) found = holdsNegativeZero(value[i]) || found;
+        for (let i = 0; i < value.length; i++) found = needsExactWriter(value[i], depth + 1) || found;
         return found;
       }
-      if (!isPlainObject(value)) throw new NotJsonError();
-      for (const key in value) found = holdsNegativeZero(value[key]) || found;
+      if (!isPlainObject(value)) {
+        if (value instanceof LargeNumber) return true;
+        throw new NotJsonError();
+      }
+      for (const key in value) found = needsExactWriter(value[key], depth + 1) || found;
       return found;
     }
     default:
@@ -50,20 +91,23 @@ function holdsNegativeZero(value: unknown): boolean {
   }
 }
 
-function stringifyKeepingNegativeZero(value: unknown): string {
+/** Only for values needsExactWriter has checked: their depth is bounded. */
+function stringifyExactly(value: unknown): string {
   if (typeof value === 'number') return Object.is(value, -0) ? '-0' : JSON.stringify(value);
   if (typeof value !== 'object' || value === null) return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(stringifyKeepingNegativeZero).join(',')}]`;
-  const members = Object.entries(value).map(([key, member]) => `${JSON.stringify(key)}:${stringifyKeepingNegativeZero(member)}`);
+  if (value instanceof LargeNumber) return value.text;
+  if (Array.isArray(value)) return `[${value.map(stringifyExactly).join(',')}]`;
+  const members = Object.entries(value).map(([key, member]) => `${JSON.stringify(key)}:${stringifyExactly(member)}`);
   return `{${members.join(',')}}`;
 }
 
 /**
  * Where an event holds something that is not JSON, as a path (`client.geographicalContext.lat`,
  * `target[2]`) with a description of the value, or undefined if it is all JSON. Only for error
- * messages: it runs after NotJsonError, never on the hot path.
+ * messages: it runs after NotJsonError, never on the hot path. It looks no deeper than
+ * MAX_NESTING_DEPTH, and says so where it stops.
  */
-export function findNonJsonValue(value: unknown, path = ''): string | undefined {
+export function findNonJsonValue(value: unknown, path = '', depth = 0): string | undefined {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -71,17 +115,18 @@ export function findNonJsonValue(value: unknown, path = ''): string | undefined 
     case 'number':
       return Number.isFinite(value) ? undefined : `${path || 'the event'} (${value})`;
     case 'object': {
-      if (value === null) return undefined;
+      if (value === null || value instanceof LargeNumber) return undefined;
+      if (depth === MAX_NESTING_DEPTH) return `${path} (nested more than ${MAX_NESTING_DEPTH} levels deep)`;
       if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
-          const found = findNonJsonValue(value[i], `${path}[${i}]`);
+          const found = findNonJsonValue(value[i], `${path}[${i}]`, depth + 1);
           if (found !== undefined) return found;
         }
         return undefined;
       }
       if (!isPlainObject(value)) return `${path || 'the event'} (${describeValue(value)})`;
       for (const key in value) {
-        const found = findNonJsonValue(value[key], path ? `${path}.${key}` : key);
+        const found = findNonJsonValue(value[key], path ? `${path}.${key}` : key, depth + 1);
         if (found !== undefined) return found;
       }
       return undefined;

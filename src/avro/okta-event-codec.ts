@@ -1,7 +1,7 @@
 import { ForwarderError } from '../errors.js';
 import { formatFingerprint } from './crc64-avro.js';
 import type { OktaEventCodec } from './index.js';
-import { describeValue, findNonJsonValue, isPlainObject, NotJsonError } from './json-text.js';
+import { describeValue, findNonJsonValue, isPlainObject, MAX_NESTING_DEPTH, NotJsonError, TooDeepError } from './json-text.js';
 import { compileSchemaVersion, type SchemaVersion } from './schema-versions.js';
 import { MalformedRecordError } from './value-mappings.js';
 import { confluentHeader, readWriterSchemaReference, singleObjectHeader } from './wire-format.js';
@@ -156,10 +156,16 @@ function encodeError(event: Record<string, unknown>, error: unknown): ForwarderE
   const uuid = typeof event.uuid === 'string' ? ` ${event.uuid.slice(0, 64)}` : '';
   if (error instanceof NotJsonError) {
     const where = findNonJsonValue(event) ?? 'a value';
-    return new ForwarderError('OF_AVRO_ENCODE', `encoding Okta event${uuid} as Avro: ${where} is not JSON`, { cause: error });
+    return new ForwarderError('OF_AVRO_ENCODE', `encoding Okta event${uuid} as Avro: ${shortened(where)} is not JSON`, { cause: error });
   }
-  if (error instanceof RangeError) {
-    return new ForwarderError('OF_AVRO_ENCODE', `encoding Okta event${uuid} as Avro: nested too deeply (or cyclic)`, { cause: error });
+  // RangeError: the stack ran out all the same (a cycle through typed records, say).
+  if (error instanceof TooDeepError || error instanceof RangeError) {
+    return new ForwarderError('OF_AVRO_ENCODE', `encoding Okta event${uuid} as Avro: nested too deeply (more than ${MAX_NESTING_DEPTH} levels, or cyclic)`, { cause: error });
   }
   return new ForwarderError('OF_AVRO_ENCODE', `encoding Okta event${uuid} as Avro: ${(error as Error).message}`, { cause: error });
+}
+
+/** A path in a message: a hostile event can make it as long as the event. */
+function shortened(where: string): string {
+  return where.length <= 300 ? where : `${where.slice(0, 200)}…${where.slice(-100)}`;
 }

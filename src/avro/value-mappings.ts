@@ -1,4 +1,4 @@
-import { isPlainObject, toJsonText } from './json-text.js';
+import { isPlainObject, setOwn, toJsonText } from './json-text.js';
 import { compileRecordDecoder, compileRecordEncoder, type KnownField, type RecordDecoder, type RecordEncoder } from './record-functions.js';
 
 /**
@@ -77,15 +77,6 @@ function parseJsonText(text: string, what: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new MalformedRecordError(`${what} holds invalid JSON text (${(error as Error).message})`);
-  }
-}
-
-/** Like `target[key] = value`, but a JSON key "__proto__" becomes an own property instead of replacing the prototype. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  } else {
-    target[key] = value;
   }
 }
 

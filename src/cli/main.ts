@@ -5,13 +5,10 @@ import { registerConfiguredSecrets } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { scrubProcessOutput, scrubSecrets } from '../logging/secrets.js';
 import type { CommandContext } from './context.js';
+import { EXIT_DEAD_LETTERED, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 
 // Before anything can print: whatever any code writes to stdout or stderr passes the scrubber.
 scrubProcessOutput();
-
-/** Exit codes: 0 done, 1 failed while running, 2 the command line or the configuration is wrong. */
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
 
 const USAGE = `Usage: okta-forwarder <command> [options]
 
@@ -26,7 +23,11 @@ Commands:
                       Kafka (brokers, topics, transactions), the schema registry if configured
                       and Elasticsearch; exit 1 on a failure
   import FILE --org ID
-                      publish Okta events from an NDJSON file ("-": stdin) to the events topic
+                      publish Okta events from an NDJSON file ("-": stdin) to the events topic;
+                      a line that cannot be an event (not UTF-8, not JSON, not an object, not
+                      encodable, over 16 MiB) goes to the dead-letter topic with its line number
+                      and reason, and the import goes on; blank lines are skipped. Exit 0: every
+                      non-blank line imported; ${EXIT_DEAD_LETTERED}: done, some lines dead-lettered
   normalize [FILE] [--org ID]
                       Okta events (NDJSON, stdin when no FILE) -> activity documents (NDJSON)
   simulate            run the Okta System Log simulator (--port 8085, --token-file F,
@@ -39,6 +40,10 @@ Options:
                       and environment variables only. Environment variables override the file.
   -h, --help          show this help
   -v, --version       show the version
+
+Exit codes: 0 done; ${EXIT_FAILURE} failed (import: the lines after the last committed batch are not
+published, the message says from which line to go on); ${EXIT_USAGE} wrong command line or
+configuration; ${EXIT_DEAD_LETTERED} import done, some lines went to the dead-letter topic.
 `;
 
 /** Each command is loaded when it runs, so `config` does not load Kafka or the simulator. */

@@ -1,5 +1,8 @@
 import type { Message } from 'kafkajs';
 import type { OktaEventCodec } from '../avro/index.js';
+import { parseJsonKeepingLargeNumbers } from '../avro/json-parse.js';
+import { isPlainObject, NotJsonError } from '../avro/json-text.js';
+import { ForwarderError } from '../errors.js';
 import { scrubbedExcerpt, scrubSecrets } from '../logging/secrets.js';
 
 /** One Okta event, Avro-encoded, with what its Kafka record carries besides the value. */
@@ -15,7 +18,8 @@ export interface EncodedEvent {
 
 /** A page item that cannot be an event record, as JSON text with the reason: it is dead-lettered. */
 export interface RejectedItem {
-  json: string;
+  /** The item's JSON text as it was sent; for input that is not even text (an imported line that is not UTF-8), its bytes. */
+  json: string | Buffer;
   reason: string;
   /** More dead-letter headers (`import` adds the source file and line). */
   headers?: Record<string, string>;
@@ -29,6 +33,33 @@ export function encodeEvent(event: Record<string, unknown>, codec: OktaEventCode
     published: typeof event.published === 'string' ? event.published : undefined,
     value: codec.encode(event),
   };
+}
+
+/** What becomes of one item: an event record, or a dead letter with the reason. */
+export type EncodeOutcome = { event: EncodedEvent } | { rejected: RejectedItem };
+
+/**
+ * One item of Okta's output (an item of a System Log page, a line of an export) as an event
+ * record, or why it cannot be one. Every way encoding can fail is an answer here, never a thrown
+ * error, so that one item never holds back another. `item` is JSON.parse of the item's text;
+ * `source()` gives that text, as it was sent: the dead letter carries it, and an item holding a
+ * number too large for a double (Infinity after JSON.parse) is read from it again, keeping the
+ * number's text, which the codec carries exactly.
+ */
+export function encodeOrReject(item: unknown, source: () => string, codec: OktaEventCodec): EncodeOutcome {
+  try {
+    if (!isPlainObject(item)) return { rejected: { json: source(), reason: 'not a JSON object' } };
+    try {
+      return { event: encodeEvent(item, codec) };
+    } catch (err) {
+      // From JSON.parse, the only value that is not JSON is an overflowing number.
+      if (!((err as Error).cause instanceof NotJsonError)) throw err;
+      return { event: encodeEvent(parseJsonKeepingLargeNumbers(source()) as Record<string, unknown>, codec) };
+    }
+  } catch (err) {
+    const reason = err instanceof ForwarderError ? err.message : `encoding an Okta event as Avro: ${err instanceof Error ? err.message : String(err)}`;
+    return { rejected: { json: source(), reason } };
+  }
 }
 
 /** The Kafka record of one Okta event, as the poller and `import` write it: key = uuid; headers org, eventType, published. */

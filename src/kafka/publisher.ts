@@ -45,7 +45,15 @@ export class PagePublisher {
 
   constructor(
     private readonly kafka: Kafka,
-    private readonly options: { org: string; transactionalId: string; eventsTopic: string; checkpointsTopic: string; deadLetterTopic: string },
+    private readonly options: {
+      org: string;
+      transactionalId: string;
+      eventsTopic: string;
+      checkpointsTopic: string;
+      deadLetterTopic: string;
+      /** The `stage` header of the dead letters: who publishes (default "poll"). */
+      stage?: 'poll' | 'import';
+    },
   ) {}
 
   /** Starts a producer: registering the transactional id fences any other producer of this org and aborts its open transaction. */
@@ -77,24 +85,24 @@ export class PagePublisher {
     if (!this.producer) await this.connect();
     const producer = this.producer as Producer;
     const limits = this.limits as Map<string, number>;
-    const { org, eventsTopic, deadLetterTopic, checkpointsTopic } = this.options;
+    const { org, eventsTopic, deadLetterTopic, checkpointsTopic, stage = 'poll' } = this.options;
     const eventsLimit = limits.get(eventsTopic) as number;
     const deadLetterLimit = limits.get(deadLetterTopic) as number;
     const events: Message[] = [];
     // Nothing is dropped: what cannot be an event record is dead-lettered with the reason, and an
     // event too large for the events topic in a bounded form (its size, hash and first bytes).
-    const deadLetters = page.rejected.map((item) => deadLetterMessage(org, item.json, { ...item.headers, stage: 'poll', reason: item.reason }));
+    const deadLetters = page.rejected.map((item) => deadLetterMessage(org, item.json, { ...item.headers, stage, reason: item.reason }));
     let oversized = 0;
     for (const event of page.events) {
       const message = encodedEventMessage(org, event);
       if (fitsLimit(message, eventsLimit)) events.push(message);
       else {
         oversized += 1;
-        deadLetters.push(oversizedDeadLetter(message, { topic: eventsTopic, limitBytes: eventsLimit, stage: 'poll' }));
+        deadLetters.push(oversizedDeadLetter(message, { topic: eventsTopic, limitBytes: eventsLimit, stage }));
       }
     }
     const boundedDeadLetters = deadLetters.map((message) =>
-      fitsLimit(message, deadLetterLimit) ? message : oversizedDeadLetter(message, { topic: deadLetterTopic, limitBytes: deadLetterLimit, stage: 'poll' }),
+      fitsLimit(message, deadLetterLimit) ? message : oversizedDeadLetter(message, { topic: deadLetterTopic, limitBytes: deadLetterLimit, stage }),
     );
     // Each send stays within every topic's limit; the checkpoint goes last, with the final group.
     const sends: { topic: string; messages: Message[] }[][] = [

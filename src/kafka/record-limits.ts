@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import kafkajs, { type Admin, type IHeaders, type Message } from 'kafkajs';
 
-// KafkaJS is CommonJS; Node's ESM loader does not see this export by name.
+// kafkajs is CommonJS: Node's ESM loader finds only some of its named exports, not this one (tsx does).
 const { ConfigResourceTypes } = kafkajs;
 
 /**

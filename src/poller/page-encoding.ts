@@ -1,6 +1,6 @@
-import { isPlainObject } from '../avro/json-text.js';
 import type { OktaEventCodec } from '../avro/index.js';
-import { encodeEvent, type EncodedEvent, type RejectedItem } from '../kafka/messages.js';
+import { jsonArrayItemTexts } from '../avro/json-parse.js';
+import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../kafka/messages.js';
 import { readPageItems } from '../okta/page-body.js';
 
 /** A System Log page ready for Kafka. */
@@ -34,19 +34,16 @@ export function encodePageBody(body: Buffer, contentType: string, codec: OktaEve
   const events: Omit<EncodedEvent, 'value'>[] = [];
   const values: Buffer[] = [];
   const rejected: RejectedItem[] = [];
-  for (const item of items) {
-    if (!isPlainObject(item)) {
-      rejected.push({ json: JSON.stringify(item) ?? 'undefined', reason: 'not a JSON object' });
+  // The text of each item as Okta sent it, found only if an item needs it (see encodeOrReject).
+  let itemTexts: string[] | undefined;
+  const itemText = (index: number) => (itemTexts ??= jsonArrayItemTexts(body.toString('utf8')))[index]!;
+  for (let i = 0; i < items.length; i++) {
+    const outcome = encodeOrReject(items[i], () => itemText(i), codec);
+    if ('rejected' in outcome) {
+      rejected.push(outcome.rejected);
       continue;
     }
-    let encoded: EncodedEvent;
-    try {
-      encoded = encodeEvent(item, codec);
-    } catch (err) {
-      rejected.push({ json: JSON.stringify(item), reason: (err as Error).message });
-      continue;
-    }
-    const { value, ...record } = encoded;
+    const { value, ...record } = outcome.event;
     values.push(value);
     events.push(record);
   }

@@ -1,27 +1,43 @@
+import { isUtf8 } from 'node:buffer';
 import { createReadStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import type { Message } from 'kafkajs';
-import { createOktaEventCodec } from '../../avro/index.js';
+import { createOktaEventCodec, type OktaEventCodec } from '../../avro/index.js';
 import { publishingCodecOptions } from '../../avro/schema-registry.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError, ForwarderError } from '../../errors.js';
-import { createKafka, TRANSACTIONAL_RETRY } from '../../kafka/client.js';
-import { deadLetterMessage, eventMessage } from '../../kafka/messages.js';
-import { keyHashPartitioner } from '../../kafka/partitioner.js';
+import { createKafka } from '../../kafka/client.js';
+import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../../kafka/messages.js';
+import { PagePublisher, type PageToPublish } from '../../kafka/publisher.js';
 import { ensureTopics } from '../../kafka/topics.js';
-import { createLogger } from '../../logging/logger.js';
+import { createLogger, type Logger } from '../../logging/logger.js';
 import type { CommandContext } from '../context.js';
+import { EXIT_DEAD_LETTERED } from '../exit-codes.js';
+import { MAX_LINE_BYTES, ndjsonLines, type NdjsonLine } from '../ndjson-lines.js';
 import { bar, formatCount, StatusLine } from '../terminal.js';
 
-const BATCH = 1000;
+/** A transaction holds at most this many lines' records… */
+const BATCH_LINES = 1000;
+/** …and about this many bytes of them, so that a file of large events does not gather in memory. */
+const BATCH_BYTES = 8 * 1024 * 1024;
+/** Dead-lettered lines logged one by one; after that only the count (a file in the wrong encoding would flood the log). */
+const LOGGED_DEAD_LETTERS = 100;
+
+/** What one line of the file becomes. */
+export type LineOutcome = { blank: true } | { event: EncodedEvent } | { rejected: RejectedItem };
 
 /**
  * `okta-forwarder import FILE --org ID`: publishes Okta events from an NDJSON file (an export,
  * another tool's archive; `-` for stdin) into the events topic, with the same encoding and headers
- * as the poller. Each batch is one transaction. A line that is not a JSON object goes to the
- * dead-letter topic with its line number and the reason; nothing is dropped. Importing the same
- * file twice puts the events in Kafka twice: the sink's uuid-based ids make that harmless.
+ * as the poller, through the poller's publisher. Each batch of lines is one transaction. A line
+ * that cannot be an event record (not UTF-8, not JSON, not an object, not encodable, too large
+ * for the events topic, too long to read) goes to the dead-letter topic with its line number and
+ * the reason, and the import goes on: nothing is dropped, and one line never holds back another.
+ * Every record carries the headers source.file and source.line.
+ *
+ * Returns 0 when every non-blank line was imported, EXIT_DEAD_LETTERED when some were
+ * dead-lettered; a failure to publish throws (exit 1), saying which lines are committed.
+ * Importing the same file twice puts the events in Kafka twice: the sink's uuid-based ids make
+ * that harmless.
  */
 export async function importCommand(context: CommandContext): Promise<number> {
   const [file] = context.positionals;
@@ -39,86 +55,152 @@ export async function importCommand(context: CommandContext): Promise<number> {
   await admin.connect();
   await ensureTopics(admin, config.kafka).finally(() => admin.disconnect());
   const codec = createOktaEventCodec(await publishingCodecOptions(config, logger));
-  const producer = kafka.producer({ transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner, retry: TRANSACTIONAL_RETRY });
-  await producer.connect();
-  const line = new StatusLine();
+  const { topics } = config.kafka;
+  const publisher = new PagePublisher(kafka, {
+    org,
+    // Its own transactional id: an import fences no poller, and no other import.
+    transactionalId: `${config.kafka.clientId}-import-${org}-${randomUUID()}`,
+    eventsTopic: topics.events,
+    checkpointsTopic: topics.checkpoints,
+    deadLetterTopic: topics.deadLetter,
+    stage: 'import',
+  });
+  await publisher.connect();
+  const status = new StatusLine();
   const started = Date.now();
-  let bytes = 0;
-  let lineNumber = 0;
-  let imported = 0;
-  let deadLettered = 0;
-  let events: Message[] = [];
-  let deadLetters: Message[] = [];
+  const counts = { imported: 0, deadLettered: 0, skipped: 0 };
+  let bytesRead = 0;
+  let lastLine = 0;
+  let committedThrough = 0;
+  let batch: PageToPublish = { events: [], rejected: [] };
+  let batchLines = 0;
+  let batchBytes = 0;
   let lastLog = started;
 
+  const committed = () => (committedThrough === 0 ? 'nothing was imported' : `lines 1 to ${committedThrough} are imported: to go on, import the lines after ${committedThrough}`);
+
   const flush = async () => {
-    if (events.length === 0 && deadLetters.length === 0) return;
-    const transaction = await producer.transaction();
-    try {
-      const topicMessages = [{ topic: config.kafka.topics.events, messages: events }];
-      if (deadLetters.length > 0) topicMessages.push({ topic: config.kafka.topics.deadLetter, messages: deadLetters });
-      await transaction.sendBatch({ topicMessages });
-      await transaction.commit();
-    } catch (err) {
-      await transaction.abort().catch(() => undefined);
-      throw new ForwarderError('OF_KAFKA_PUBLISH', `importing ${file}: publishing lines up to ${lineNumber} failed: ${(err as Error).message}`, { cause: err });
+    if (batch.events.length > 0 || batch.rejected.length > 0) {
+      let result;
+      try {
+        result = await publisher.publish(batch);
+      } catch (err) {
+        throw new ForwarderError(
+          'OF_KAFKA_PUBLISH',
+          `importing ${file}: publishing lines ${committedThrough + 1} to ${lastLine} failed (${(err as Error).message}); ${committed()}` +
+            ' (should the failed commit have gone through all the same, importing those lines again makes duplicates in Kafka, which the sink indexes once)',
+          { cause: err },
+        );
+      }
+      counts.imported += result.published;
+      counts.deadLettered += result.deadLettered;
+      if (result.oversized > 0) logger.warn({ oversized: result.oversized, lines: `${committedThrough + 1}-${lastLine}` }, 'events too large for the events topic: sent to the dead-letter topic in a bounded form (header source.line says which)');
     }
-    imported += events.length;
-    deadLettered += deadLetters.length;
-    events = [];
-    deadLetters = [];
+    committedThrough = lastLine;
+    batch = { events: [], rejected: [] };
+    batchLines = 0;
+    batchBytes = 0;
     const elapsed = (Date.now() - started) / 1000;
-    const share = size ? bytes / size : undefined;
-    line.update(
-      `${share === undefined ? '' : `${bar(share)} ${(share * 100).toFixed(1)}%  `}${formatCount(imported)} events  ${formatCount(imported / Math.max(elapsed, 0.001))} ev/s` +
-        (deadLettered > 0 ? `  ${formatCount(deadLettered)} dead-lettered` : ''),
+    const share = size ? bytesRead / size : undefined;
+    status.update(
+      `${share === undefined ? '' : `${bar(share)} ${(share * 100).toFixed(1)}%  `}${formatCount(counts.imported)} events  ${formatCount(counts.imported / Math.max(elapsed, 0.001))} ev/s` +
+        (counts.deadLettered > 0 ? `  ${formatCount(counts.deadLettered)} dead-lettered` : ''),
     );
     if (Date.now() - lastLog >= 5000) {
       lastLog = Date.now();
-      logger.info({ imported, deadLettered, progress: share === undefined ? null : Number(share.toFixed(4)) }, 'import progress');
+      logger.info({ ...counts, progress: share === undefined ? null : Number(share.toFixed(4)) }, 'import progress');
     }
   };
 
   try {
-    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
-      lineNumber += 1;
-      bytes += Buffer.byteLength(text) + 1;
-      if (text.trim() === '') continue;
-      const reason = classify(text);
-      if (typeof reason === 'string') {
-        deadLetters.push(deadLetterMessage(org, text, { stage: 'import', reason, 'source.file': file, 'source.line': String(lineNumber) }));
-        logger.warn({ line: lineNumber, reason }, 'a line of the import is not an Okta event: sent to the dead-letter topic');
+    for await (const line of ndjsonLines(input)) {
+      lastLine = line.number;
+      bytesRead += ('overLong' in line ? line.overLong.size : line.bytes.length) + 1;
+      const outcome = readImportLine(line, codec);
+      const headers = { 'source.file': file, 'source.line': String(line.number) };
+      if ('blank' in outcome) {
+        counts.skipped += 1;
+      } else if ('event' in outcome) {
+        batch.events.push({ ...outcome.event, headers });
+        batchBytes += outcome.event.value.length;
       } else {
-        events.push(eventMessage(org, reason, codec));
+        const { rejected } = outcome;
+        batch.rejected.push({ ...rejected, headers: { ...rejected.headers, ...headers } });
+        batchBytes += rejected.json.length;
+        logDeadLetter(logger, counts.deadLettered + batch.rejected.length, line.number, rejected.reason);
       }
-      if (events.length + deadLetters.length >= BATCH) await flush();
+      batchLines += 1;
+      if (batchLines >= BATCH_LINES || batchBytes >= BATCH_BYTES) await flush();
     }
     await flush();
+  } catch (err) {
+    if (err instanceof ForwarderError) throw err;
+    throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: reading after line ${lastLine} failed (${(err as Error).message}); ${committed()}`, { cause: err });
   } finally {
-    line.done();
-    await producer.disconnect();
+    status.done();
+    await publisher.disconnect();
   }
-  logger.info({ imported, deadLettered, lines: lineNumber, seconds: (Date.now() - started) / 1000 }, 'import finished');
-  process.stderr.write(`imported ${formatCount(imported)} events from ${file}${deadLettered > 0 ? `; ${formatCount(deadLettered)} lines went to the dead-letter topic` : ''}\n`);
-  return 0;
+  logger.info({ ...counts, lines: lastLine, seconds: (Date.now() - started) / 1000 }, 'import finished');
+  process.stderr.write(`${summary(file, counts)}\n`);
+  return counts.deadLettered > 0 ? EXIT_DEAD_LETTERED : 0;
 }
 
-/** The event, or why the line is not one. */
-function classify(text: string): Record<string, unknown> | string {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    return `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}`;
+/** The event of a line, or why it is not one. Never throws: every line has an outcome. */
+export function readImportLine(line: NdjsonLine, codec: OktaEventCodec): LineOutcome {
+  if ('overLong' in line) {
+    const { head, size, sha256 } = line.overLong;
+    return {
+      rejected: {
+        json: head,
+        reason: `a line of ${formatCount(size)} bytes, over the ${formatCount(MAX_LINE_BYTES)} a line may have; the dead letter holds its first ${formatCount(head.length)} bytes`,
+        // As the publisher gives them for a record too large for its topic.
+        headers: { 'original.size': String(size), 'original.sha256': sha256, truncated: 'true' },
+      },
+    };
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object';
-  return value as Record<string, unknown>;
+  const { bytes } = line;
+  if (isBlank(bytes)) return { blank: true };
+  // Decoding would replace each invalid byte with U+FFFD, silently changing the event.
+  if (!isUtf8(bytes)) return { rejected: { json: bytes, reason: 'not UTF-8 text' } };
+  const text = bytes.toString('utf8');
+  let item: unknown;
+  try {
+    item = JSON.parse(text);
+  } catch (err) {
+    return { rejected: { json: text, reason: `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}` } };
+  }
+  return encodeOrReject(item, () => text, codec);
+}
+
+/** Only JSON whitespace (space, tab, CR): other blanks (a no-break space, say) are not JSON, and so not skipped. */
+function isBlank(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
+  return true;
+}
+
+function logDeadLetter(logger: Logger, nth: number, line: number, reason: string): void {
+  if (nth <= LOGGED_DEAD_LETTERS) logger.warn({ line, reason }, 'a line of the import is not an Okta event: sent to the dead-letter topic');
+  if (nth === LOGGED_DEAD_LETTERS) logger.warn(`${LOGGED_DEAD_LETTERS} lines dead-lettered; further ones are counted, not logged`);
+}
+
+function summary(file: string, counts: { imported: number; deadLettered: number; skipped: number }): string {
+  const parts = [`imported ${plural(counts.imported, 'event')} from ${file}`];
+  if (counts.deadLettered > 0) parts.push(`${plural(counts.deadLettered, 'line')} went to the dead-letter topic (their headers source.line and reason say which and why)`);
+  if (counts.skipped > 0) parts.push(`${plural(counts.skipped, 'blank line')} skipped`);
+  return parts.join('; ');
+}
+
+function plural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function fileSize(file: string): number {
   try {
-    return statSync(file).size;
+    const stats = statSync(file);
+    if (stats.isDirectory()) throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: a directory, not a file`);
+    return stats.size;
   } catch (err) {
+    if (err instanceof ForwarderError) throw err;
     throw new ForwarderError('OF_IMPORT_INPUT', `importing ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
 }
