@@ -36,7 +36,6 @@ export const ERROR_CODES = [
   // Kafka.
   'OF_KAFKA_TOPIC',
   'OF_KAFKA_PUBLISH',
-  'OF_KAFKA_CONSUME',
   'OF_KAFKA_FENCED',
   'OF_IMPORT_INPUT',
   // The sink.

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { registerConfiguredSecrets } from '../config/index.js';
 import { ConfigError, ForwarderError } from '../errors.js';
 import { scrubProcessOutput, scrubSecrets } from '../logging/secrets.js';
+import { RetryAborted } from '../retry.js';
 import type { CommandContext } from './context.js';
 import { EXIT_DEAD_LETTERED, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
 
@@ -129,6 +130,11 @@ function reportFatal(err: unknown): number {
   if (err instanceof ForwarderError) {
     process.stderr.write(scrubSecrets(`okta-forwarder: ${err.message}\n`));
     return err.code === 'OF_CONFIG_UNREADABLE' || err.code === 'OF_IMPORT_INPUT' ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  if (err instanceof RetryAborted) {
+    // Stopped (Ctrl-C, SIGTERM) while waiting for a dependency: not done, and not a bug.
+    process.stderr.write(scrubSecrets(`okta-forwarder: ${err.message}${err.cause ? ` (last error: ${(err.cause as Error).message})` : ''}\n`));
+    return EXIT_FAILURE;
   }
   process.stderr.write(scrubSecrets(`okta-forwarder: unexpected failure: ${(err as Error)?.stack ?? String(err)}\n`));
   return EXIT_FAILURE;

@@ -126,16 +126,14 @@ export class ActivitySink {
       if (payload.batchSize > 0 || payload.topic !== eventsTopic || this.stopping) return;
       this.commit(payload.topic, payload.partition, payload.lastOffset, payload.highWatermark).catch((err: unknown) => this.options.telemetry.commitFailed(err as Error));
     });
-    // `done` settles only when stop() was asked for. KafkaJS stops a consumer it gives up on with
-    // STOP first and CRASH (with the error) after it; a STOP nobody asked for is a crash even
-    // when no CRASH follows, so the sink is started again (run.ts), never ended as if all is well.
-    let unexpectedStop: ((error: Error) => void) | undefined;
-    const crashed = new Promise<never>((_, reject) => {
-      unexpectedStop = reject;
+    // `done` settles only when stop() was asked for, or rejects when KafkaJS gives up on the
+    // consumer. KafkaJS emits STOP before CRASH when it crashes (and restarts it itself when the
+    // error is retriable): a STOP nobody asked for is not the end, the CRASH that follows says.
+    const crashed = new Promise<never>((_, reject) =>
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) reject(payload.error);
-      });
-    });
+      }),
+    );
     crashed.catch(() => undefined);
     await consumer.run({
       autoCommit: false,
@@ -156,8 +154,6 @@ export class ActivitySink {
       new Promise<void>((resolve) =>
         consumer.on(consumer.events.STOP, () => {
           if (this.stopping) resolve();
-          // Let a CRASH that follows in the same turn give the real reason.
-          else setImmediate(() => unexpectedStop?.(new ForwarderError('OF_KAFKA_CONSUME', 'the sink consumer stopped without being asked to (KafkaJS gave up on it)', { retriable: true })));
         }),
       ),
     ]);

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
+import { createKafka } from '../../src/kafka/client.js';
 import { eventMessage } from '../../src/kafka/messages.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { startCli, type RunningCli } from '../support/cli.js';
-import { produceToEventsTopic, writeTestConfig } from '../support/forwarder.js';
+import { produceToEventsTopic, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
 import { freePort, tcpForwarder } from '../support/net.js';
 import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
 import { uniqueName, waitFor } from '../support/wait.js';
@@ -92,6 +93,26 @@ describe('a process whose dependencies are missing at start', () => {
     expect(run.output()).toMatch(/Kafka answered/);
     run.child.kill('SIGTERM');
     expect(await run.exited, run.output().slice(-2000)).toBe(0);
+  });
+
+  it('import waits for Kafka, saying so, and imports everything once Kafka appears', { timeout: 120_000 }, async () => {
+    const kafkaPort = await freePort();
+    const { config, file, dir } = writeTestConfig([]);
+    const sim = await startSimulator({ seed: 9 });
+    const events = sim.generate(300, { from: Date.now() - DAY, to: Date.now() - 1000 });
+    await sim.close();
+    const input = join(dir, 'events.ndjson');
+    writeFileSync(input, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
+    const importing = watch(startCli(['import', input, '--org', 'acme', '--config', file], { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` }));
+    await waitFor(() => /import: waiting for Kafka: creating the Kafka topics/.test(importing.output()), 'the import to say it waits for Kafka', 30_000);
+    expect(importing.child.exitCode).toBeNull();
+    const kafka = kafkaEndpoint().brokers[0]!.split(':');
+    const forwarder = await tcpForwarder(kafkaPort, { host: kafka[0]!, port: Number(kafka[1]) });
+    cleanups.push(() => forwarder.close());
+    expect(await importing.exited, importing.output().slice(-2000)).toBe(0);
+    const published = await readPublishedEvents(createKafka(config.kafka), config);
+    expect(new Set(published.map((event) => event.uuid)).size).toBe(300);
+    expect(published).toHaveLength(300);
   });
 
   it('sink with a wrong Elasticsearch password serves /metrics and /readyz, says what it waits for, and starts once the password file is fixed', { timeout: 180_000 }, async () => {

@@ -8,7 +8,8 @@ import { ConfigError, ForwarderError } from '../../errors.js';
 import { createKafka } from '../../kafka/client.js';
 import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../../kafka/messages.js';
 import { PagePublisher, type PageToPublish } from '../../kafka/publisher.js';
-import { ensureTopics } from '../../kafka/topics.js';
+import { createTopics } from '../../kafka/topics.js';
+import { untilAvailable, type WaitingListener } from '../../retry.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_DEAD_LETTERED } from '../exit-codes.js';
@@ -51,10 +52,19 @@ export async function importCommand(context: CommandContext): Promise<number> {
   const size = file === '-' ? undefined : fileSize(file);
   const input = file === '-' ? process.stdin : createReadStream(file);
   const kafka = createKafka(config.kafka, logger);
-  const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, config.kafka).finally(() => admin.disconnect());
-  const codec = createOktaEventCodec(await publishingCodecOptions(config, logger));
+  // Kafka or the registry not answering yet is waited out, saying so, until Ctrl-C.
+  const stop = new AbortController();
+  const interrupt = () => stop.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const waiting: WaitingListener = (dependency, reason, retryInMs) => {
+    if (reason === undefined) return;
+    logger.warn({ dependency, retryInMs }, `waiting for ${dependency}: ${reason}`);
+    process.stderr.write(`import: waiting for ${dependency}: ${reason}; retrying in ${Math.ceil((retryInMs ?? 0) / 1000)} s (Ctrl-C to stop)\n`);
+  };
+  const wait = { signal: stop.signal, onWaiting: waiting };
+  await untilAvailable('Kafka', 'creating the Kafka topics', () => createTopics(kafka, config, logger), wait);
+  const codec = createOktaEventCodec(await untilAvailable('the schema registry', 'registering the event schema', () => publishingCodecOptions(config, logger), wait));
   const { topics } = config.kafka;
   const publisher = new PagePublisher(kafka, {
     org,
@@ -65,7 +75,9 @@ export async function importCommand(context: CommandContext): Promise<number> {
     deadLetterTopic: topics.deadLetter,
     stage: 'import',
   });
-  await publisher.connect();
+  await untilAvailable('Kafka', 'starting the transactional producer', () => publisher.connect(), wait);
+  process.off('SIGINT', interrupt);
+  process.off('SIGTERM', interrupt);
   const status = new StatusLine();
   const started = Date.now();
   const counts = { imported: 0, deadLettered: 0, skipped: 0 };
