@@ -22,15 +22,22 @@ const KILLS = 10;
  */
 const aimed = (kill: number) => kill % 2 === 0;
 /**
- * Kills that must be seen inside a page's transaction, of all and of the aimed ones. An aimed kill
- * misses only when the commit completes in the milliseconds between the scrape that saw the open
- * transaction and the SIGKILL, much shorter than a page's publish (two broker round trips at
- * least, tens of milliseconds here): one miss is tolerated. The unaimed ones land in a
- * transaction most of the time too (pages are read ahead, so the poller is mostly publishing),
- * but are not counted on.
+ * Kills that must be seen inside a page's transaction, of the aimed ones and of all. An aimed kill
+ * comes within one scrape (a few milliseconds) of its page being taken, so the transaction is at
+ * its start: its first send waits for the broker to finish the previous commit, then the records
+ * go out, then the commit, two broker round trips at least (tens of milliseconds and more here).
+ * It misses only when all of that completes before the SIGKILL arrives; one miss is tolerated. The
+ * unaimed ones land in a transaction most of the time too (pages are read ahead, so the poller is
+ * mostly publishing: 9 of 10 and 3 of 5 in trial runs) but are not counted on.
  */
 const MIN_AIMED_IN_TRANSACTION = KILLS / 2 - 1;
 const MIN_KILLS_IN_TRANSACTION = KILLS / 2;
+/**
+ * Kills that must find fetched work uncommitted: a page in its transaction, or read ahead past the
+ * committed checkpoint. Only a kill in the instant after a commit, while the next page is still on
+ * its way from Okta, finds none (it was so for none of 10 kills in each trial run); one is tolerated.
+ */
+const MIN_KILLS_WITH_UNCOMMITTED_WORK = KILLS - 1;
 
 /** What one SIGKILL interrupted, seen from the poller's metrics just before it and Kafka just after. */
 interface KillRecord {
@@ -125,8 +132,8 @@ describe('the poll command killed with SIGKILL', () => {
         expect(committedAfter, `the backfill ended before kill ${kill + 1}: the kills must all land in it\n${table()}`).toBeLessThan(EVENTS);
       }
       console.info(`[poller-crash] kills:\n${table()}`);
-      // Every kill left fetched work uncommitted (a page in its transaction, or read ahead past the checkpoint)…
-      expect(kills.filter((k) => !k.inTransaction && !k.fetchedPastCheckpoint), `kills that interrupted no uncommitted work\n${table()}`).toEqual([]);
+      // The kills left fetched work uncommitted (a page in its transaction, or read ahead past the checkpoint)…
+      expect(kills.filter((k) => k.inTransaction || k.fetchedPastCheckpoint).length, `kills that interrupted uncommitted work\n${table()}`).toBeGreaterThanOrEqual(MIN_KILLS_WITH_UNCOMMITTED_WORK);
       // …and at least half came while a page's transaction was open.
       expect(kills.filter((k) => k.aimed && k.inTransaction).length, `aimed kills inside a page transaction\n${table()}`).toBeGreaterThanOrEqual(MIN_AIMED_IN_TRANSACTION);
       expect(kills.filter((k) => k.inTransaction).length, `kills inside a page transaction\n${table()}`).toBeGreaterThanOrEqual(MIN_KILLS_IN_TRANSACTION);
