@@ -6,7 +6,7 @@ import { createOktaEventCodec } from '../../src/avro/index.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { eventMessage } from '../../src/kafka/messages.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
-import { startCli, type RunningCli } from '../support/cli.js';
+import { spawnCli } from '../support/cli.js';
 import { produceToEventsTopic, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
 import { freePort, tcpForwarder } from '../support/net.js';
 import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
@@ -42,14 +42,6 @@ describe('a process whose dependencies are missing at start', () => {
   const es = elasticsearchEndpoint();
   const client = new Client({ node: es.url, auth: { username: es.username, password: es.password } });
 
-  function watch(cli: RunningCli): RunningCli {
-    cleanups.push(async () => {
-      cli.child.kill('SIGKILL');
-      await cli.exited;
-    });
-    return cli;
-  }
-
   it('run answers /healthz, /readyz and /metrics at once, waits for Kafka visibly without exiting, and carries on when Kafka appears', { timeout: 240_000 }, async () => {
     const token = uniqueName('token');
     const sim: SimulatorHandle = await startSimulator({ apiTokens: [token], rateLimitPerMinute: Infinity });
@@ -63,7 +55,7 @@ describe('a process whose dependencies are missing at start', () => {
       elasticsearch: { nodes: [es.url], auth: { username: es.username }, indexPrefix: prefix },
     });
     // Nothing listens on kafkaPort yet: Kafka is down.
-    const run = watch(startCli(['run', '--config', file], { ELASTICSEARCH_PASSWORD: es.password, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` }));
+    const run = spawnCli(['run', '--config', file], { ELASTICSEARCH_PASSWORD: es.password, KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` });
 
     const healthy = await waitFor(() => probe(metricsPort, '/healthz'), '/healthz', 15_000);
     expect(healthy.status).toBe(200);
@@ -103,7 +95,7 @@ describe('a process whose dependencies are missing at start', () => {
     await sim.close();
     const input = join(dir, 'events.ndjson');
     writeFileSync(input, `${events.map((event) => JSON.stringify(event)).join('\n')}\n`);
-    const importing = watch(startCli(['import', input, '--org', 'acme', '--config', file], { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` }));
+    const importing = spawnCli(['import', input, '--org', 'acme', '--config', file], { KAFKA_BROKERS: `127.0.0.1:${kafkaPort}` });
     await waitFor(() => /import: waiting for Kafka: creating the Kafka topics/.test(importing.output()), 'the import to say it waits for Kafka', 30_000);
     expect(importing.child.exitCode).toBeNull();
     const kafka = kafkaEndpoint().brokers[0]!.split(':');
@@ -127,15 +119,13 @@ describe('a process whose dependencies are missing at start', () => {
     await sim.close();
     const codec = createOktaEventCodec();
     await produceToEventsTopic(config, events.map((event) => eventMessage('acme', event, codec)));
-    const sink = watch(
-      startCli(['sink', '--config', file], {
+    const sink = spawnCli(['sink', '--config', file], {
         ELASTICSEARCH_URL: es.url,
         ELASTICSEARCH_USERNAME: es.username,
         ELASTICSEARCH_PASSWORD_FILE: passwordFile,
         ELASTICSEARCH_INDEX_PREFIX: prefix,
         KAFKA_CONSUMER_GROUP: uniqueName('it-deps-group'),
-      }),
-    );
+      });
     expect((await waitFor(() => probe(metricsPort, '/healthz'), '/healthz', 15_000)).status).toBe(200);
     const waiting = await waitFor(async () => {
       const ready = await probe(metricsPort, '/readyz');

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
@@ -12,10 +12,17 @@ import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { startSink } from '../../src/sink/run.js';
+import type { SinkStats } from '../../src/sink/sink.js';
 import { stackSettings } from '../../src/stack/settings.js';
 import { down, up } from '../../src/stack/stack.js';
-import { PROJECT_ROOT } from '../support/cli.js';
-import { produceToEventsTopic } from '../support/forwarder.js';
+import { spawnCli } from '../support/cli.js';
+import { documentCount, documentIds, settledIndexOperations, testIndexClient } from '../support/elasticsearch.js';
+import { duplicates, produceToEventsTopic } from '../support/forwarder.js';
+import { committedOffsets, consumerLag, total } from '../support/kafka-group.js';
+import { freePort } from '../support/net.js';
+import { readyz } from '../support/scrape.js';
+import { testSeed, withSeed } from '../support/seeded.js';
+import { produceSimulatedEvents } from '../support/sink.js';
 import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
 import { tempDir } from '../support/temp.js';
 import { uniqueName, waitFor } from '../support/wait.js';
@@ -66,6 +73,32 @@ async function deadLetterCount(config: ForwarderConfig): Promise<number> {
   let n = 0;
   await readToEnd(createKafka(config.kafka), config.kafka.topics.deadLetter, () => (n += 1));
   return n;
+}
+
+const KILLS = 10;
+/**
+ * Kills that must find records fetched and not committed. The sink keeps two chunks of 1,000 in
+ * flight and commits each once indexed, so it holds uncommitted records whenever it works; a kill
+ * misses only when it falls between two fetched batches.
+ */
+const MIN_KILLS_IN_FLIGHT = 8;
+
+/** What one SIGKILL of the sink interrupted: its own account just before, the group's offsets and the index just after. */
+interface SinkKillRecord {
+  delayMs: number;
+  /** Records the group had committed (the sum of its offsets) when this run started, and after the kill. */
+  committedBefore: number;
+  committedAfter: number;
+  /** Records this run had fetched and indexed, at the last scrape of /readyz before the kill. */
+  fetchedAtScrape: number;
+  indexedAtScrape: number;
+  documents: number;
+  /** The run had fetched records it had not committed: work in flight at the kill. */
+  inFlight: boolean;
+  /** Documents in the index whose records are not committed: the next run gets them again. */
+  indexedNotCommitted: number;
+  /** Records this run indexed again under an _id the index held already: re-delivered after the previous kill. */
+  indexedAgain: number;
 }
 
 describe('the sink through failures', () => {
@@ -130,42 +163,77 @@ describe('the sink through failures', () => {
     400_000,
   );
 
-  it('ends with the exact count after SIGKILL of the sink at 10 random moments', { timeout: 400_000 }, async () => {
-    const { config, env } = settings();
-    await produceGenerated(config, 30_000);
-    const client = esClient(config.elasticsearch.indexPrefix);
-    const dir = tempDir();
-    const file = join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ log: { level: 'info' } }));
-    let child: ChildProcess | undefined;
-    cleanups.push(async () => void child?.kill('SIGKILL'));
-    const start = () => {
-      let output = '';
-      child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sink', '--config', file], {
-        cwd: PROJECT_ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-      return { child: child!, output: () => output, exited };
-    };
-    const kills: number[] = [];
-    for (let kill = 0; kill < 10; kill += 1) {
-      const run = start();
-      await waitFor(() => /"msg":"sink started"/.test(run.output()), 'the sink to start', 60_000);
-      const delay = 100 + Math.floor(Math.random() * 1200);
-      kills.push(delay);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      run.child.kill('SIGKILL');
-      await run.exited;
-    }
-    const last = start();
-    await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix)) === 30_000, `all 30,000 documents (kills at ${kills.join(', ')} ms)`, 180_000);
-    last.child.kill('SIGTERM');
-    expect(await last.exited, last.output().slice(-2000)).toBe(0);
-    expect(await indexedCount(client, config.elasticsearch.indexPrefix)).toBe(30_000);
-    expect(await deadLetterCount(config)).toBe(0);
+  it('ends with the exact count after SIGKILL of the sink at 10 seeded moments, each with records in flight that come again after the restart', { timeout: 400_000 }, async () => {
+    const seed = testSeed(31);
+    await withSeed(seed, async () => {
+      const { config, env } = settings();
+      const uuids = await produceSimulatedEvents(config, 30_000, seed.random.uint32());
+      const prefix = config.elasticsearch.indexPrefix;
+      const client = testIndexClient(prefix);
+      const file = join(tempDir(), 'config.json');
+      writeFileSync(file, JSON.stringify({ log: { level: 'info' } }));
+      const metricsPort = await freePort();
+      const kafka = createKafka(config.kafka);
+      const { consumerGroup, topics } = config.kafka;
+      const committed = async () => total(await committedOffsets(kafka, consumerGroup, topics.events));
+      const sinkStats = async () => (await readyz(metricsPort)).body.sink as SinkStats | undefined;
+
+      const kills: SinkKillRecord[] = [];
+      const table = () => kills.map((k, i) => `kill ${i + 1}: ${JSON.stringify(k)}`).join('\n');
+      let before = { committed: 0, documents: 0, operations: 0 };
+      /** Records the run indexed that the index held already: re-delivered, indexed again under the same _id. */
+      const indexedAgain = (documents: number, operations: number) => operations - before.operations - (documents - before.documents);
+      for (let kill = 0; kill < KILLS; kill += 1) {
+        const sink = spawnCli(['sink', '--config', file], { ...env, METRICS_PORT: String(metricsPort) });
+        // Killed while it works: after it has fetched its first records, at a seeded moment.
+        await waitFor(async () => ((await sinkStats())?.fetched ?? 0) > 0, () => `run ${kill + 1} to fetch records\n${sink.output().slice(-2000)}`, 60_000);
+        const delayMs = seed.random.int(0, 2500);
+        await sleep(delayMs);
+        const atScrape = (await sinkStats()) as SinkStats;
+        sink.child.kill('SIGKILL');
+        expect(await sink.exited, `run ${kill + 1} ended by itself before the kill:\n${sink.output().slice(-2000)}`).toBeNull();
+
+        // A dead member commits nothing more; Elasticsearch finishes the _bulk it was sent.
+        const after = { committed: await committed(), operations: await settledIndexOperations(client, prefix), documents: await documentCount(client, prefix) };
+        kills.push({
+          delayMs,
+          committedBefore: before.committed,
+          committedAfter: after.committed,
+          fetchedAtScrape: atScrape.fetched,
+          indexedAtScrape: atScrape.indexed,
+          documents: after.documents,
+          // The scrape came before the kill and the offsets are read after it: both err on the side of "committed".
+          inFlight: after.committed - before.committed < atScrape.fetched,
+          indexedNotCommitted: after.documents - after.committed,
+          indexedAgain: indexedAgain(after.documents, after.operations),
+        });
+        before = after;
+      }
+      console.info(`sink kills:\n${table()}`);
+
+      const last = spawnCli(['sink', '--config', file], { ...env, METRICS_PORT: String(metricsPort) });
+      await waitFor(async () => (await documentCount(client, prefix)) === 30_000, () => `all 30,000 documents\n${table()}`, 180_000);
+      await waitFor(async () => [...(await consumerLag(kafka, consumerGroup, topics.events)).values()].every((records) => records === 0), 'the group to commit the end of the topic', 60_000);
+      last.child.kill('SIGTERM');
+      expect(await last.exited, last.output().slice(-2000)).toBe(0);
+      const operations = await settledIndexOperations(client, prefix);
+      const lastIndexedAgain = indexedAgain(30_000, operations);
+      console.info(`the last run indexed ${lastIndexedAgain} records again`);
+
+      // Most kills left records fetched and not committed…
+      expect(kills.filter((k) => k.inFlight).length, `kills with records in flight\n${table()}`).toBeGreaterThanOrEqual(MIN_KILLS_IN_FLIGHT);
+      // …and those the index held already came again after the restart: a later run indexed each
+      // once more under its _id (an uncommitted record is read again until a run commits it).
+      expect(kills.some((k) => k.indexedNotCommitted > 0), `kills with indexed records not committed\n${table()}`).toBe(true);
+      const indexedAgainAfter = (kill: number) => kills.slice(kill + 1).reduce((sum, k) => sum + k.indexedAgain, lastIndexedAgain);
+      for (const [i, k] of kills.entries()) {
+        expect(indexedAgainAfter(i), `records indexed again after kill ${i + 1}, at least the ${k.indexedNotCommitted} indexed and not committed at the kill\n${table()}`).toBeGreaterThanOrEqual(k.indexedNotCommitted);
+      }
+      // …and the count is exact: each uuid once, nothing dead-lettered, the group at the end of the topic.
+      const ids = await documentIds(client, prefix);
+      expect(duplicates(ids)).toEqual([]);
+      expect(ids.sort()).toEqual(uuids.sort());
+      expect(await deadLetterCount(config)).toBe(0);
+    });
   });
 });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,9 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, portInUse } from '../../src/stack/processes.js';
 import { runCli } from '../support/cli.js';
 import { freePorts } from '../support/net.js';
-
-
-const hasJvmTools = ['java', 'mvn'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+import { hasJvmTools } from '../support/own-kafka.js';
 
 describe.skipIf(!hasJvmTools)('npm run stack (local JVM provider)', () => {
   const stateDir = mkdtempSync(join(tmpdir(), 'okta-forwarder-stack-'));

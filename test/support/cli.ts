@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { onTestFinished } from 'vitest';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -31,17 +32,30 @@ export function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cl
   });
 }
 
-export interface RunningCli {
-  child: import('node:child_process').ChildProcess;
-  /** Everything it wrote to stdout and stderr so far. */
+/** A long-running CLI process (`poll`, `sink`, `run`) started by a test. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr interleaved. */
   output(): string;
-  /** Its exit code (null when killed by a signal). */
-  exited: Promise<number | null>;
+  /** Its exit code (null when a signal ended it), once it exited. */
+  readonly exited: Promise<number | null>;
+  /** Whether it is still running. */
+  running(): boolean;
 }
 
-/** Starts a long-running command (poll, sink, run) of the built CLI (dist/), as a user or a supervisor would. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
-  const child = spawn(process.execPath, ['dist/cli/main.js', ...args], {
+/** A CLI service a test started, by a name of the test's choosing, with the port of its /metrics and /readyz listener. */
+export interface ListeningProcess {
+  name: string;
+  port: number;
+  process: CliProcess;
+}
+
+/**
+ * Starts the real CLI (TypeScript sources through tsx) as a service, with only the given
+ * environment (plus PATH and HOME). It is SIGKILLed when the test ends, if it still runs.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: PROJECT_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,6 +63,37 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCl
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  let alive = true;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      alive = false;
+      resolve(code);
+    }),
+  );
+  onTestFinished(async () => {
+    if (!alive) return;
+    child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, output: () => output, exited, running: () => alive };
+}
+
+/**
+ * A process's JSON log lines in short: each distinct level and message once, in order of first
+ * appearance, with how often it came. Shows what a long-running process went through when a test
+ * fails, where the last lines show only the repetition it ended in.
+ */
+export function logSummary(output: string): string {
+  const seen = new Map<string, number>();
+  for (const line of output.split('\n')) {
+    let key = line.slice(0, 160);
+    try {
+      const entry = JSON.parse(line) as { level?: string; msg?: string };
+      key = `${entry.level ?? '?'}: ${(entry.msg ?? '').slice(0, 160)}`;
+    } catch {
+      /* not a log line: kept as printed */
+    }
+    if (key.trim() !== '') seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  return [...seen].map(([key, count]) => (count > 1 ? `${key} (x${count})` : key)).join('\n');
 }

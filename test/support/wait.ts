@@ -1,8 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 
-/** Polls until `condition` returns a truthy value, and returns it; never a fixed sleep. */
-export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 30_000): Promise<NonNullable<T>> {
+/**
+ * Polls until `condition` returns a truthy value, and returns it; never a fixed sleep. `what` is
+ * a function when the timeout's message should show the state at the timeout (a process's output).
+ */
+export async function waitFor<T>(condition: () => T | Promise<T>, what: string | (() => string), timeoutMs = 30_000, intervalMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -13,9 +16,9 @@ export async function waitFor<T>(condition: () => T | Promise<T>, what: string, 
       lastError = err;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     }
-    await sleep(50);
+    await sleep(intervalMs);
   }
 }
 
