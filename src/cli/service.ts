@@ -75,7 +75,7 @@ export async function runService(command: string, loaded: LoadedConfig, start: (
     if (!service) return { ready: false, detail: { starting: true, waitingFor: waiting } };
     const current = service.readiness();
     if (Object.keys(waiting).length === 0) return current;
-    return { ready: false, detail: { ...current.detail, waitingFor: waiting } };
+    return { ready: false, detail: { ...current.detail, waitingFor: { ...(current.detail.waitingFor as object | undefined), ...waiting } } };
   };
   const server =
     config.metrics.port === 0 ? undefined : await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, readiness });

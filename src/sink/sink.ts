@@ -43,6 +43,8 @@ export interface SinkStats {
   waitingForElasticsearch: boolean;
   /** True while the schema registry does not answer for a schema id the batch needs, and the sink waits. */
   waitingForSchemaRegistry: boolean;
+  /** Why the sink waits for Kafka (its consumer crashed and is restarting, a commit or a dead letter failed); undefined when it does not. */
+  waitingForKafka: string | undefined;
 }
 
 /** A running sink: awaitable, with live stats and stop(). */
@@ -95,7 +97,7 @@ export class ActivitySink {
   private commits: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly abort = new AbortController();
-  private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false };
+  private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false, waitingForKafka: undefined };
 
   constructor(private readonly options: SinkOptions) {}
 
@@ -131,9 +133,16 @@ export class ActivitySink {
     // error is retriable): a STOP nobody asked for is not the end, the CRASH that follows says.
     const crashed = new Promise<never>((_, reject) =>
       consumer.on(consumer.events.CRASH, ({ payload }) => {
+        this.counts.waitingForKafka = `the consumer crashed and is starting again: ${payload.error.message}`;
         if (!payload.restart) reject(payload.error);
       }),
     );
+    // Kafka answers again once the consumer is in the group and fetching.
+    const answered = () => {
+      this.counts.waitingForKafka = undefined;
+    };
+    consumer.on(consumer.events.GROUP_JOIN, answered);
+    consumer.on(consumer.events.FETCH, answered);
     crashed.catch(() => undefined);
     await consumer.run({
       autoCommit: false,
@@ -341,6 +350,7 @@ export class ActivitySink {
         },
         running,
         async (err, waitMs) => {
+          this.counts.waitingForKafka = `writing dead letters: ${(err as Error).message}`;
           this.options.telemetry.deadLetterFailed(err as Error, waitMs);
           // The topic's limit may have been lowered since it was read.
           if (/too large/i.test((err as Error).message)) limit = (await this.readDeadLetterLimit().catch(() => limit)) ?? limit;

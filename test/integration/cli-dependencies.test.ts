@@ -120,12 +120,12 @@ describe('a process whose dependencies are missing at start', () => {
     const codec = createOktaEventCodec();
     await produceToEventsTopic(config, events.map((event) => eventMessage('acme', event, codec)));
     const sink = spawnCli(['sink', '--config', file], {
-        ELASTICSEARCH_URL: es.url,
-        ELASTICSEARCH_USERNAME: es.username,
-        ELASTICSEARCH_PASSWORD_FILE: passwordFile,
-        ELASTICSEARCH_INDEX_PREFIX: prefix,
-        KAFKA_CONSUMER_GROUP: uniqueName('it-deps-group'),
-      });
+      ELASTICSEARCH_URL: es.url,
+      ELASTICSEARCH_USERNAME: es.username,
+      ELASTICSEARCH_PASSWORD_FILE: passwordFile,
+      ELASTICSEARCH_INDEX_PREFIX: prefix,
+      KAFKA_CONSUMER_GROUP: uniqueName('it-deps-group'),
+    });
     expect((await waitFor(() => probe(metricsPort, '/healthz'), '/healthz', 15_000)).status).toBe(200);
     const waiting = await waitFor(async () => {
       const ready = await probe(metricsPort, '/readyz');

@@ -17,7 +17,8 @@ export async function runCommand(context: CommandContext): Promise<number> {
       readiness: () => {
         const p = poll.readiness();
         const s = sink.readiness();
-        return { ready: p.ready && s.ready, detail: { ...p.detail, ...s.detail } };
+        const waitingFor = { ...(p.detail.waitingFor as object | undefined), ...(s.detail.waitingFor as object | undefined) };
+        return { ready: p.ready && s.ready, detail: { ...p.detail, ...s.detail, ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}) } };
       },
     };
   });

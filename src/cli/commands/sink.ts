@@ -15,7 +15,12 @@ export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Pro
     stop: () => sink.stop(),
     readiness: () => {
       const stats = sink.stats();
-      return { ready: !stats.waitingForElasticsearch && !stats.waitingForSchemaRegistry, detail: { sink: stats } };
+      const waitingFor = {
+        ...(stats.waitingForKafka !== undefined ? { Kafka: stats.waitingForKafka } : {}),
+        ...(stats.waitingForElasticsearch ? { Elasticsearch: 'Elasticsearch does not take documents: retrying' } : {}),
+        ...(stats.waitingForSchemaRegistry ? { 'the schema registry': 'looking up the schema of a record: retrying' } : {}),
+      };
+      return { ready: Object.keys(waitingFor).length === 0, detail: { sink: stats, ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}) } };
     },
   };
 }
