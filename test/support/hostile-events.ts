@@ -68,14 +68,15 @@ interface Variant {
 const MB = 1024 * 1024;
 
 /**
- * `length` characters that make backtracking patterns work hard: `a@` then dots and a final
- * space defeats `^[^\s@]+@[^\s@]+\.[^\s@]+$` (quadratic), digits and colons feed IP and date
- * patterns.
+ * `length` characters that make backtracking patterns work hard: `a@`, then a character and a
+ * dot over and over, then a space, defeats `^[^\s@]+@[^\s@]+\.[^\s@]+$` (quadratic: 20,000
+ * characters took 2 s); the character (a digit, a letter, `:`, `-`) varies with `flavour` to
+ * feed IP, date and name patterns too.
  */
 export function hostileText(length: number, flavour = 0): string {
-  const body = ['.', '1', ':', 'a'][flavour % 4] as string;
-  const text = `a@${body.repeat(Math.max(0, length - 3))} `;
-  return text.slice(0, length);
+  const unit = `${['1', 'a', ':', '-'][flavour % 4] as string}.`;
+  const text = `a@${unit.repeat(Math.ceil(Math.max(0, length - 3) / 2))}`.slice(0, Math.max(0, length - 1));
+  return `${text} `.slice(0, length);
 }
 
 /** hostileText of `length` characters, made distinct by `n` at its start (shared strings would hide per-value costs). */
@@ -186,19 +187,21 @@ const VARIANTS: Record<HostileClass, readonly Variant[]> = {
   'unmapped-too-deep': [
     { name: 'objects-41', normalize: 'document', make: (base) => ({ ...base, deep: nestedObjects(40, 'x') }) },
     { name: 'objects-60-in-debug-data', normalize: 'document', make: (base) => withDebugData(base, { deep: nestedObjects(60, 'x') }) },
+    { name: 'objects-in-arrays-45', normalize: 'document', make: (base) => ({ ...base, deep: nestedObjects(15, nestedArrays(20, nestedObjects(30, 'x'))) }) },
     { name: 'arrays-60', normalize: 'document', make: (base) => ({ ...base, deep: nestedArrays(60, 'x') }) },
     { name: 'objects-39-kept', normalize: 'document', make: (base) => ({ ...base, deep: nestedObjects(38, 'x') }) },
   ],
   'unsafe-keys': [
     { name: 'nul-top-level', normalize: 'document', make: (base) => ({ ...base, 'risk\u0000score': 7 }) },
     { name: 'nul-in-debug-data', normalize: 'document', make: (base) => withDebugData(base, { 'a\u0000b': { c: 1 }, kept: 'yes' }) },
-    { name: 'key-9000-chars', normalize: 'document', make: (base) => ({ ...base, ['k'.repeat(9000)]: 'v'.repeat(100) }) },
-    { name: 'key-9000-bytes-utf8', normalize: 'document', make: (base) => withDebugData(base, { ['€'.repeat(3000)]: 'value' }) },
+    // Elasticsearch indexes `<key path>\0<value>` as one term of at most 32,766 bytes (values up to 8,191 characters are indexed).
+    { name: 'key-9000-chars', normalize: 'document', make: (base) => ({ ...base, ['k'.repeat(9000)]: '€'.repeat(8000) }) },
+    { name: 'key-9000-bytes-utf8', normalize: 'document', make: (base) => withDebugData(base, { ['€'.repeat(3000)]: '€'.repeat(8000) }) },
     {
       name: 'long-path',
       normalize: 'document',
       make: (base) => {
-        let value: unknown = 'leaf';
+        let value: unknown = '€'.repeat(8000);
         for (let i = 0; i < 30; i++) value = { [`${i}${'p'.repeat(300)}`]: value };
         return { ...base, path: value };
       },
