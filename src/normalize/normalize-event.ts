@@ -19,7 +19,7 @@ import {
   type EnumValue,
 } from './value-tables.js';
 import { boundUnmapped, type UnmappedRepair } from './unmapped-limits.js';
-import { excerpt, isEmailAddress, isGeoPoint, isIpAddress, isNoData, isPlainObject } from './values.js';
+import { clipped, isEmailAddress, isGeoPoint, isIpAddress, isNoData, isPlainObject } from './values.js';
 
 export interface NormalizeOptions {
   /** The Okta org the event came from (`metadata.tenant_uid`). */
@@ -62,7 +62,7 @@ export function normalizeEventTraced(event: Record<string, unknown>, options: No
   const published = parsePublished(reader.get(['published']));
   if (!published.ok) {
     const uuid = reader.get(['uuid']);
-    throw new ForwarderError('OF_NORMALIZE', `normalizing Okta event ${typeof uuid === 'string' ? excerpt(uuid).slice(1, -1) : '(no uuid)'}: ${published.reason}`);
+    throw new ForwarderError('OF_NORMALIZE', `normalizing Okta event ${typeof uuid === 'string' ? clipped(uuid) : '(no uuid)'}: ${published.reason}`);
   }
   const originalTime = reader.takeString(['published']);
   const labels: DocumentLabel[] = [...published.labels];

@@ -52,6 +52,11 @@ export function excerpt(value: string, max = 64): string {
   return value.length <= max ? JSON.stringify(value) : `${JSON.stringify(value.slice(0, max))}… (${value.length} characters)`;
 }
 
+/** A value for a message, unquoted: at most `max` characters of it. Event values are unbounded; messages are not. */
+export function clipped(value: string, max = 64): string {
+  return value.length <= max ? value : `${value.slice(0, max)}…`;
+}
+
 /** A finite latitude/longitude pair. (0, 0) is how Okta writes "not located" (`"lat":0.00,"lon":0.00`): not a location. */
 export function isGeoPoint(lat: number, lon: number): boolean {
   return lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 && !(lat === 0 && lon === 0);
