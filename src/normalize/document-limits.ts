@@ -2,7 +2,7 @@
  * What Elasticsearch (8.x, with the template of src/elasticsearch/template.ts) refuses in a
  * document, as numbers that normalization keeps inside. Each was measured against a real
  * Elasticsearch (test/integration/normalize-hostile.test.ts indexes every repaired case);
- * test/unit/normalize-hostile.test.ts keeps the template's values equal to these.
+ * test/unit/prepare-activity.test.ts keeps the template's values equal to these.
  */
 
 /** `_id`: at most 512 bytes of UTF-8, not empty (`action_request_validation_exception` for the whole `_bulk`). */

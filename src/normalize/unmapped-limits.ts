@@ -25,9 +25,9 @@ const MAX_OBJECT_PATH_BYTES = MAX_UNMAPPED_PATH_BYTES - 1 - UNSAFE_KEYS_FIELD.le
  *     in its place. Elasticsearch counts only objects against the limit; counting arrays as well
  *     also keeps the document far inside its parser's 1,000 levels and JSON.stringify's stack;
  *   - entries whose key Elasticsearch refuses (a `\0`, which it reserves, or a key so long that
- *     the dotted path could not be indexed with a value: MAX_UNMAPPED_PATH_BYTES, less room for the
- *     field below) move, with their
- *     key and value exactly, into the JSON text at `okta_forwarder_unsafe_keys` of the same object.
+ *     the dotted path could not be indexed with a value: MAX_UNMAPPED_PATH_BYTES, less room for
+ *     UNSAFE_KEYS_FIELD) move, key and value exactly, into the JSON text at UNSAFE_KEYS_FIELD of
+ *     the same object.
  * Iterative: any depth.
  */
 export function boundUnmapped(remainder: Record<string, unknown>): { value: Record<string, unknown>; repairs: Set<UnmappedRepair> } {
