@@ -1,3 +1,4 @@
+import { copyTree } from './copy-tree.js';
 import { isNoData, isPlainObject } from './values.js';
 
 /** A path into an Okta event: object keys and array indexes. */
@@ -118,26 +119,34 @@ export class ConsumingReader {
   }
 }
 
+interface RemainderState {
+  readonly node: ConsumedNode | undefined;
+  readonly copy: Record<string, unknown> | unknown[];
+  any: boolean;
+}
+
+/** The value minus consumed paths and no-data leaves; undefined when nothing remains. Any depth (copyTree). */
 function remainderOf(value: unknown, node: ConsumedNode | undefined): unknown {
-  if (node?.consumed) return undefined;
-  if (isNoData(value)) return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map((item, index) => remainderOf(item, node?.children.get(String(index))));
-    return items.some((item) => item !== undefined) ? items.map((item) => (item === undefined ? null : item)) : undefined;
-  }
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    let any = false;
-    for (const field of Object.keys(value)) {
-      const rest = remainderOf(value[field], node?.children.get(field));
-      if (rest !== undefined) {
-        setOwn(out, field, rest);
-        any = true;
+  return copyTree<RemainderState>(value, {
+    open(item, key, parent) {
+      const itemNode = parent === undefined ? node : parent.node?.children.get(String(key));
+      if (itemNode?.consumed || isNoData(item)) return { copy: undefined };
+      if (Array.isArray(item)) return { enter: { node: itemNode, copy: [], any: false } };
+      if (isPlainObject(item)) return { enter: { node: itemNode, copy: {}, any: false } };
+      return { copy: item };
+    },
+    place(state, key, rest) {
+      if (Array.isArray(state.copy)) {
+        // Array positions are kept: a consumed element holds its place as null.
+        state.copy.push(rest === undefined ? null : rest);
+        if (rest !== undefined) state.any = true;
+      } else if (rest !== undefined) {
+        setOwn(state.copy, key as string, rest);
+        state.any = true;
       }
-    }
-    return any ? out : undefined;
-  }
-  return value;
+    },
+    close: (state) => (state.any ? state.copy : undefined),
+  });
 }
 
 /** Sets an own property even for keys like `__proto__` (plain assignment would change the prototype). */

@@ -8,18 +8,22 @@ export interface Leaf {
 
 /**
  * Every leaf of a JSON value (scalars, and empty objects/arrays as leaves of their own), own
- * properties only. Used to prove that no Okta field disappears and that the index template maps
- * every path a document can hold.
+ * properties only, in document order. Used to prove that no Okta field disappears and that the
+ * index template maps every path a document can hold. Iterative: any depth.
  */
 export function leaves(value: unknown, path: readonly (string | number)[] = []): Leaf[] {
-  if (Array.isArray(value)) {
-    return value.length === 0 ? [{ path, value }] : value.flatMap((item, index) => leaves(item, [...path, index]));
+  const out: Leaf[] = [];
+  const pending: Leaf[] = [{ path, value }];
+  while (pending.length > 0) {
+    const { path: at, value: item } = pending.pop() as Leaf;
+    const children: Leaf[] = [];
+    // forEach skips the holes of a sparse array, as JSON has none.
+    if (Array.isArray(item)) item.forEach((child: unknown, index) => children.push({ path: [...at, index], value: child }));
+    else if (isPlainObject(item)) for (const key of Object.keys(item)) children.push({ path: [...at, key], value: item[key] });
+    if (children.length === 0) out.push({ path: at, value: item });
+    else for (let i = children.length - 1; i >= 0; i -= 1) pending.push(children[i] as Leaf);
   }
-  if (isPlainObject(value)) {
-    const keys = Object.keys(value);
-    return keys.length === 0 ? [{ path, value }] : keys.flatMap((key) => leaves(value[key], [...path, key]));
-  }
-  return [{ path, value }];
+  return out;
 }
 
 /** The dotted field name of a path as Elasticsearch sees it (array indexes dropped). */

@@ -1,8 +1,10 @@
 import { ForwarderError } from '../errors.js';
 import { classify, isOAuthTokenEvent, type Classification } from './classification.js';
-import { ConsumingReader, type FieldPath } from './field-reader.js';
+import { eventId } from './event-id.js';
+import { ConsumingReader, setOwn, type FieldPath } from './field-reader.js';
+import { jsonText } from './json-text.js';
 import { OCSF_VERSION, PRODUCT } from './ocsf-version.js';
-import { parsePublished } from './published-time.js';
+import { parsePublished, type PublishedLabel } from './published-time.js';
 import {
   AUTH_PROTOCOL_BY_SIGN_ON_MODE,
   DEVICE_TYPE_BY_OKTA,
@@ -16,7 +18,8 @@ import {
   osType,
   type EnumValue,
 } from './value-tables.js';
-import { isEmailAddress, isGeoPoint, isIpAddress, isNoData, isPlainObject } from './values.js';
+import { boundUnmapped, type UnmappedRepair } from './unmapped-limits.js';
+import { clipped, isEmailAddress, isGeoPoint, isIpAddress, isNoData, isPlainObject } from './values.js';
 
 export interface NormalizeOptions {
   /** The Okta org the event came from (`metadata.tenant_uid`). */
@@ -28,13 +31,26 @@ export interface NormalizeOptions {
 /** One OCSF activity document, ready for Elasticsearch. */
 export type ActivityDocument = Record<string, unknown>;
 
+/**
+ * `metadata.labels` values: how the document differs from the event as Okta wrote it. Each repair
+ * keeps the original value in the document (schemas/activity-schema.md, "Repairs").
+ */
+export type DocumentLabel = PublishedLabel | 'uuid_unusable' | UnmappedRepair;
+
 export interface NormalizedEvent {
   document: ActivityDocument;
+  /** The document's `_id` (also its `metadata.uid`): see eventId. */
+  id: string;
   /** The Okta fields reproduced in the document (everything else is under `unmapped`). */
   consumedPaths: readonly FieldPath[];
 }
 
-/** Pure. Throws ForwarderError('OF_NORMALIZE') only when the event cannot be placed in time (see published-time.ts). */
+/**
+ * Pure, and bounded on any input: time linear in the event's size, any nesting depth. Throws
+ * ForwarderError('OF_NORMALIZE') only when the event cannot be placed in time (see
+ * published-time.ts). The sink and the `normalize` command go through prepareActivity, which adds
+ * the index and turns that error into a rejection.
+ */
 export function normalizeEvent(event: Record<string, unknown>, options: NormalizeOptions): ActivityDocument {
   return normalizeEventTraced(event, options).document;
 }
@@ -46,9 +62,14 @@ export function normalizeEventTraced(event: Record<string, unknown>, options: No
   const published = parsePublished(reader.get(['published']));
   if (!published.ok) {
     const uuid = reader.get(['uuid']);
-    throw new ForwarderError('OF_NORMALIZE', `normalizing Okta event ${typeof uuid === 'string' ? uuid : '(no uuid)'}: ${published.reason}`);
+    throw new ForwarderError('OF_NORMALIZE', `normalizing Okta event ${typeof uuid === 'string' ? clipped(uuid) : '(no uuid)'}: ${published.reason}`);
   }
   const originalTime = reader.takeString(['published']);
+  const labels: DocumentLabel[] = [...published.labels];
+  const identity = eventId(event);
+  // An unusable uuid is not consumed: it stays under `unmapped.uuid`, where Okta wrote it.
+  if (identity.fromUuid) reader.consume(['uuid']);
+  else labels.push('uuid_unusable');
 
   const eventType = reader.takeString(['eventType']);
   const classification = classify(eventType);
@@ -83,7 +104,7 @@ export function normalizeEventTraced(event: Record<string, unknown>, options: No
   assign(document, 'status_detail', reader.takeString(['outcome', 'reason']));
   assign(document, 'message', reader.takeString(['displayMessage']));
   document.metadata = compact({
-    uid: reader.takeText(['uuid']),
+    uid: identity.id,
     event_code: eventType,
     product: { ...PRODUCT },
     version: OCSF_VERSION,
@@ -92,7 +113,6 @@ export function normalizeEventTraced(event: Record<string, unknown>, options: No
     original_time: originalTime,
     correlation_uid: correlationUid,
     tenant_uid: options.org,
-    labels: published.labels.length > 0 ? [...published.labels] : undefined,
   });
   assign(
     document,
@@ -116,9 +136,36 @@ export function normalizeEventTraced(event: Record<string, unknown>, options: No
   assign(document, 'device', device(reader));
   Object.assign(document, classSpecificFields(reader, classification, eventType, actorUser));
 
-  assign(document, 'unmapped', reader.remainder());
-  if (options.keepRaw) document.raw_data = JSON.stringify(event);
-  return { document, consumedPaths: reader.consumedPaths() };
+  let remainder = reader.remainder();
+  // "null" is no data anywhere else, but as a uuid it is what the event claimed: kept.
+  const uuid = event.uuid;
+  if (!identity.fromUuid && typeof uuid === 'string' && !(remainder && Object.hasOwn(remainder, 'uuid'))) {
+    remainder ??= {};
+    setOwn(remainder, 'uuid', uuid);
+  }
+  if (remainder !== undefined) {
+    const bounded = boundUnmapped(remainder);
+    document.unmapped = bounded.value;
+    labels.push(...bounded.repairs);
+  }
+  if (labels.length > 0) (document.metadata as Fields).labels = labels;
+  if (options.keepRaw) document.raw_data = rawJsonText(event, labels);
+  return { document, id: identity.id, consumedPaths: reader.consumedPaths() };
+}
+
+/**
+ * The event as JSON text. JSON.stringify is faster, but it writes Infinity as null (the remainder
+ * holds every non-finite number, so the labels tell) and overflows the stack on a very deep event
+ * (a RangeError, caught): jsonText then.
+ */
+function rawJsonText(event: Record<string, unknown>, labels: readonly DocumentLabel[]): string {
+  if (labels.includes('unmapped_non_finite_numbers')) return jsonText(event);
+  try {
+    return JSON.stringify(event);
+  } catch (error) {
+    if (error instanceof RangeError) return jsonText(event);
+    throw error;
+  }
 }
 
 type Fields = Record<string, unknown>;
@@ -219,15 +266,13 @@ function coordinates(reader: ConsumingReader, at: FieldPath): Fields {
 
 /** Consumes each leaf under `path` equal to the consumed leaf at the same place under `of`. */
 function consumeDuplicates(reader: ConsumingReader, path: FieldPath, of: FieldPath): void {
-  const walk = (relative: FieldPath): void => {
-    const value = reader.get([...path, ...relative]);
-    if (isPlainObject(value)) {
-      for (const key of Object.keys(value)) walk([...relative, key]);
-    } else if (!isNoData(value) && reader.isConsumed([...of, ...relative]) && reader.get([...of, ...relative]) === value) {
-      reader.consume([...path, ...relative]);
-    }
-  };
-  walk([]);
+  // Walks what was consumed under `of` (a few fixed leaves), never the event's own, untrusted, shape.
+  const consumedUnderOf = reader.consumedPaths().filter((consumed) => consumed.length > of.length && of.every((step, i) => consumed[i] === step));
+  for (const consumed of consumedUnderOf) {
+    const relative = consumed.slice(of.length);
+    const value = reader.get(consumed);
+    if (!isNoData(value) && reader.get([...path, ...relative]) === value) reader.consume([...path, ...relative]);
+  }
 }
 
 /**

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Client } from '@elastic/elasticsearch';
 import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
@@ -8,7 +7,7 @@ import { ForwarderError } from '../errors.js';
 import { deadLetterHeaders } from '../kafka/messages.js';
 import { fitsLimit, oversizedDeadLetter, packWithinLimit, readMessageLimits } from '../kafka/record-limits.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
-import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
+import { prepareActivity } from '../normalize/index.js';
 import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
 
@@ -309,16 +308,10 @@ export class ActivitySink {
     } catch (err) {
       return { stage: 'decode', reason: (err as Error).message, errorType: (err as ForwarderError).code ?? 'decode_error' };
     }
-    let document: ActivityDocument;
-    try {
-      document = normalizeEvent(event, { org: pending.org, keepRaw: this.options.keepRaw });
-    } catch (err) {
-      return { stage: 'normalize', reason: (err as Error).message, errorType: (err as ForwarderError).code ?? 'normalize_error' };
-    }
-    const uuid = typeof event.uuid === 'string' && event.uuid !== '' ? event.uuid : undefined;
-    // Without a uuid, the record's own bytes name it: a replay still overwrites, never doubles.
-    const id = uuid ?? createHash('sha256').update(value).digest('base64url');
-    return { index: indexFor(this.options.indexPrefix, document), id, document, ref: pending };
+    // The same function as the `normalize` preview: index, `_id` (the one id rule) and document, or why not.
+    const prepared = prepareActivity(event, { org: pending.org, keepRaw: this.options.keepRaw, indexPrefix: this.options.indexPrefix });
+    if (!prepared.ok) return { stage: prepared.stage, reason: prepared.reason, errorType: prepared.errorType };
+    return { index: prepared.index, id: prepared.id, document: prepared.document, ref: pending };
   }
 
   private async deadLetter(entries: DeadLetterEntry[], running: () => boolean): Promise<void> {

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT, runCli } from '../support/cli.js';
+import { prepareActivity } from '../../src/normalize/index.js';
+import { PROJECT_ROOT, runCli, runNode } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
 
 describe('okta-forwarder normalize', () => {
@@ -19,4 +20,38 @@ describe('okta-forwarder normalize', () => {
     expect(result.stderr).toMatch(/^line 2: .*published.*\(the sink dead-letters this event\)$/m);
     expect(result.stderr).toMatch(/^line 3: not JSON/m);
   });
+});
+
+describe('okta-forwarder normalize over hostile input (the built CLI)', () => {
+  it('gives every line a document on stdout, exactly as the sink sends it, or its number and reason on stderr', async () => {
+    const fixtures = join(PROJECT_ROOT, 'test', 'fixtures');
+    const good = readFileSync(join(fixtures, 'okta-events', 'okta-api-events.ndjson'), 'utf8').trim().split('\n');
+    const expectations = JSON.parse(readFileSync(join(fixtures, 'hostile', 'expectations.json'), 'utf8')) as Record<string, { line: number; name: string; normalize: string }[]>;
+    const hostile = Object.entries(expectations).flatMap(([file, entries]) => {
+      const lines = readFileSync(join(fixtures, 'hostile', file), 'utf8').split('\n');
+      return entries.map((entry) => ({ text: lines[entry.line - 1] as string, name: entry.name, normalize: entry.normalize }));
+    });
+    // A good line before and after each hostile one; a byte order mark, a CRLF line and a blank line besides.
+    const input: { text: string; name: string; normalize: string }[] = [];
+    hostile.forEach((entry, i) => input.push({ text: good[i % good.length] as string, name: 'good', normalize: 'document' }, entry));
+    input.push({ text: `${good[0]}\r`, name: 'good with CRLF', normalize: 'document' }, { text: '', name: 'blank', normalize: 'skipped' }, { text: good[1] as string, name: 'good', normalize: 'document' });
+    const file = join(tempDir(), 'hostile.ndjson');
+    writeFileSync(file, `\uFEFF${input.map((entry) => entry.text).join('\n')}\n`);
+
+    const result = await runNode(['dist/cli/main.js', 'normalize', file, '--org', 'acme']);
+    expect(result.code).toBe(1);
+
+    const documents = result.stdout.trim().split('\n');
+    const expectedDocuments = input.filter((entry) => entry.normalize === 'document');
+    expect(documents).toHaveLength(expectedDocuments.length);
+    expectedDocuments.forEach((entry, i) => {
+      const action = prepareActivity(JSON.parse(entry.text), { org: 'acme', indexPrefix: 'okta-activity' });
+      expect(action.ok && JSON.stringify(action.document), entry.name).toBe(documents[i]);
+    });
+
+    const refused = input.map((entry, i) => ({ ...entry, line: i + 1 })).filter((entry) => entry.normalize === 'rejection');
+    const reported = result.stderr.trim().split('\n');
+    expect(reported.map((text) => Number(/^line (\d+): ./.exec(text)?.[1]))).toEqual(refused.map((entry) => entry.line));
+    for (const [i, text] of reported.entries()) expect(text.length, refused[i]?.name).toBeLessThan(500);
+  }, 120_000);
 });
