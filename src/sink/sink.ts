@@ -3,11 +3,11 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import type { OktaEventCodec } from '../avro/index.js';
-import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
+import { writeDocuments, type BulkItem, type WriteOutcome } from '../elasticsearch/writer.js';
 import { ForwarderError } from '../errors.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { indexFor, normalizeEvent, type ActivityDocument } from '../normalize/index.js';
-import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, retrying, RetryAborted, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
 
 export interface SinkOptions {
@@ -39,6 +39,8 @@ export interface SinkStats {
   retried: number;
   /** True while Elasticsearch does not take documents and the sink waits. */
   waitingForElasticsearch: boolean;
+  /** While waiting: what Elasticsearch answered ("403 cluster_block_exception: index [x] blocked by …"), for /readyz. */
+  elasticsearchWaitReason?: string;
   /** True while the schema registry does not answer for a schema id the batch needs, and the sink waits. */
   waitingForSchemaRegistry: boolean;
 }
@@ -90,6 +92,8 @@ export class ActivitySink {
   private producer: Producer | undefined;
   private stopping = false;
   private readonly abort = new AbortController();
+  /** The chunks in flight that wait for Elasticsearch, and what it answered them. */
+  private readonly elasticsearchWaits = new Map<PreparedChunk, string>();
   private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false };
 
   constructor(private readonly options: SinkOptions) {}
@@ -238,28 +242,75 @@ export class ActivitySink {
     return prepared;
   }
 
-  /** Gives every record of the chunk its end: indexed or dead-lettered. Retries until it can. */
+  /**
+   * Gives every record of the chunk its end: indexed, or dead-lettered for a fault of its own.
+   * What Elasticsearch does not take now (overloaded, unreachable, a write block, refused
+   * credentials) is sent again with backoff, for as long as it takes: never dead-lettered for
+   * that. While nothing lands, or Elasticsearch refuses documents, the sink says it is waiting and
+   * why. Stop or a lost partition ends the wait and abandons the batch, uncommitted.
+   */
   private async settle(chunk: PreparedChunk, running: () => boolean): Promise<void> {
     const deadLetters = [...chunk.deadLetters];
     let toSend = chunk.items;
-    for (let attempt = 1; toSend.length > 0; attempt += 1) {
-      const started = performance.now();
-      const outcome = await bulkIndex(this.options.elasticsearch, toSend);
-      this.options.telemetry.bulk((performance.now() - started) / 1000, outcome);
-      this.counts.indexed += outcome.indexed.length;
-      for (const failure of outcome.rejected) {
-        deadLetters.push({ pending: failure.item.ref, stage: 'index', reason: failure.reason, errorType: failure.type });
-      }
-      toSend = outcome.retriable.map((failure) => failure.item);
-      if (toSend.length === 0) break;
-      this.counts.retried += toSend.length;
-      this.counts.waitingForElasticsearch = outcome.indexed.length === 0;
-      const waitMs = retryDelayMs(this.options.retry ?? RETRY_POLICIES.kafka, attempt, this.options.random);
-      this.options.telemetry.retrying(outcome.retriable as ItemFailure<unknown>[], attempt, waitMs);
-      await this.wait(waitMs, running);
+    const batch = batchSignal(this.abort.signal, () => running() && !this.stopping);
+    let notTaken: WriteOutcome<Pending> | undefined;
+    try {
+      await retrying(
+        async () => {
+          if (toSend.length === 0) return;
+          const started = performance.now();
+          const outcome = await writeDocuments(this.options.elasticsearch, toSend, { signal: batch.signal });
+          // Cut short by stop or a lost partition: not an answer from Elasticsearch.
+          if (batch.signal.aborted) throw new RetryAborted('indexing documents');
+          this.options.telemetry.bulk((performance.now() - started) / 1000, outcome);
+          this.counts.indexed += outcome.indexed.length;
+          for (const failure of outcome.rejected) {
+            deadLetters.push({ pending: failure.item.ref, stage: 'index', reason: failure.reason, errorType: failure.type });
+          }
+          toSend = outcome.retriable.map((failure) => failure.item);
+          notTaken = outcome;
+          const first = outcome.retriable[0];
+          if (first) throw new ForwarderError('OF_ELASTICSEARCH', `indexing documents: Elasticsearch did not take ${toSend.length} now (${first.status} ${first.type}: ${first.reason})`, { retriable: true });
+        },
+        {
+          what: 'indexing documents',
+          policy: this.options.retry ?? RETRY_POLICIES.elasticsearch,
+          signal: batch.signal,
+          retriable: (err) => err instanceof ForwarderError && err.code === 'OF_ELASTICSEARCH',
+          onRetry: (_err, attempt, waitMs) => {
+            const outcome = notTaken as WriteOutcome<Pending>;
+            this.counts.retried += outcome.retriable.length;
+            this.options.telemetry.retrying(outcome.retriable, attempt, waitMs);
+            const refusing = outcome.retriable.find((failure) => failure.condition === 'refusing');
+            const awaited = refusing ?? (outcome.indexed.length === 0 ? outcome.retriable[0] : undefined);
+            this.awaitElasticsearch(chunk, awaited ? `${awaited.status} ${awaited.type}: ${awaited.reason}` : undefined);
+          },
+          ...(this.options.random ? { random: this.options.random } : {}),
+        },
+      );
+    } catch (err) {
+      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition', { cause: err });
+      throw err;
+    } finally {
+      batch.dispose();
+      this.awaitElasticsearch(chunk, undefined);
     }
-    this.counts.waitingForElasticsearch = false;
     if (deadLetters.length > 0) await this.deadLetter(deadLetters, running);
+  }
+
+  /** Records which chunks wait for Elasticsearch and why; the stats (for /readyz) and the log follow. */
+  private awaitElasticsearch(chunk: PreparedChunk, reason: string | undefined): void {
+    const before = this.counts.elasticsearchWaitReason;
+    if (reason === undefined) this.elasticsearchWaits.delete(chunk);
+    else this.elasticsearchWaits.set(chunk, reason);
+    const now = [...this.elasticsearchWaits.values()].at(-1);
+    this.counts.waitingForElasticsearch = now !== undefined;
+    if (now === undefined) delete this.counts.elasticsearchWaitReason;
+    else this.counts.elasticsearchWaitReason = now;
+    // One line when the wait starts or its kind changes, not one per retry (retrying() logs those).
+    const kind = (text: string | undefined) => text?.slice(0, text.indexOf(':'));
+    if (now !== undefined && kind(now) !== kind(before)) this.options.telemetry.waitingForElasticsearch(now);
+    if (now === undefined && before !== undefined) this.options.telemetry.elasticsearchTakingDocuments();
   }
 
   /** Decodes and normalizes one record; what cannot be is dead-lettered with the stage and the reason. */
@@ -327,6 +378,27 @@ export class ActivitySink {
     await this.consumer?.commitOffsets([{ topic, partition, offset: next }]);
     this.options.telemetry.committed(topic, partition, BigInt(highWatermark) - BigInt(next));
   }
+}
+
+/**
+ * The signal of a batch's requests and waits: aborted at once by stop(), and within a second when
+ * the batch stops being this member's (KafkaJS's isRunning/isStale can only be asked, not heard).
+ */
+function batchSignal(stop: AbortSignal, running: () => boolean): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  stop.addEventListener('abort', abort, { once: true });
+  const poll = setInterval(() => {
+    if (!running()) abort();
+  }, 1000);
+  if (stop.aborted || !running()) abort();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearInterval(poll);
+      stop.removeEventListener('abort', abort);
+    },
+  };
 }
 
 function header(headers: IHeaders | undefined, name: string): string | undefined {

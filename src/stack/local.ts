@@ -148,7 +148,8 @@ export const localElasticsearch: LocalService<ElasticsearchEndpoint> = {
     writeFileSync(join(config, 'elasticsearch.yml'), elasticsearchYml(s, root));
     mkdirSync(join(config, 'jvm.options.d'), { recursive: true });
     // A bounded heap: the machine also runs Kafka, the forwarder and the tests.
-    writeFileSync(join(config, 'jvm.options.d', 'heap.options'), '-Xms512m\n-Xmx512m\n');
+    const heap = s.elasticsearchHeap ?? '512m';
+    writeFileSync(join(config, 'jvm.options.d', 'heap.options'), `-Xms${heap}\n-Xmx${heap}\n`);
     const env = { ...process.env, ES_JAVA_HOME: javaHome, ES_PATH_CONF: config };
     if (!existsSync(join(config, 'elasticsearch.keystore'))) {
       // Security is on: the `elastic` user gets the known password on the first start.
@@ -248,6 +249,7 @@ function elasticsearchYml(s: StackSettings, root: string): string {
     'xpack.security.transport.ssl.enabled: false',
     'cluster.routing.allocation.disk.threshold_enabled: false',
     'action.destructive_requires_name: false',
+    ...Object.entries(s.elasticsearchSettings ?? {}).map(([key, value]) => `${key}: ${value}`),
     '',
   ].join('\n');
 }
