@@ -254,6 +254,7 @@ export class ActivitySink {
     let toSend = chunk.items;
     const batch = batchSignal(this.abort.signal, () => running() && !this.stopping);
     let notTaken: WriteOutcome<Pending> | undefined;
+    let fruitlessAttempts = 0;
     try {
       await retrying(
         async () => {
@@ -269,6 +270,7 @@ export class ActivitySink {
           }
           toSend = outcome.retriable.map((failure) => failure.item);
           notTaken = outcome;
+          fruitlessAttempts = outcome.indexed.length === 0 ? fruitlessAttempts + 1 : 0;
           const first = outcome.retriable[0];
           if (first) throw new ForwarderError('OF_ELASTICSEARCH', `indexing documents: Elasticsearch did not take ${toSend.length} now (${first.status} ${first.type}: ${first.reason})`, { retriable: true });
         },
@@ -281,9 +283,12 @@ export class ActivitySink {
             const outcome = notTaken as WriteOutcome<Pending>;
             this.counts.retried += outcome.retriable.length;
             this.options.telemetry.retrying(outcome.retriable, attempt, waitMs);
-            const refusing = outcome.retriable.find((failure) => failure.condition === 'refusing');
-            const awaited = refusing ?? (outcome.indexed.length === 0 ? outcome.retriable[0] : undefined);
-            this.awaitElasticsearch(chunk, awaited ? `${awaited.status} ${awaited.type}: ${awaited.reason}` : undefined);
+            // Refused or unanswered documents are waited for at once. An overloaded cluster that
+            // takes some is slow, not down: the sink says it waits only after a few attempts in a
+            // row that landed nothing, so /readyz does not flap under load.
+            const held = outcome.retriable.find((failure) => failure.condition !== 'overloaded');
+            const awaited = held ?? (fruitlessAttempts >= 3 ? outcome.retriable[0] : undefined);
+            this.awaitElasticsearch(chunk, awaited ? `${awaited.status} ${awaited.type}: ${awaited.reason}`.slice(0, 500) : undefined);
           },
           ...(this.options.random ? { random: this.options.random } : {}),
         },

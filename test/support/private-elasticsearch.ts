@@ -1,10 +1,10 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ElasticsearchEndpoint } from '../../src/stack/endpoints.js';
 import { stackSettings, type StackSettings } from '../../src/stack/settings.js';
 import { down, up } from '../../src/stack/stack.js';
+import { freePorts } from './net.js';
 
 /**
  * An Elasticsearch of a test's own, launched like the local stack's (src/stack: the same
@@ -25,10 +25,11 @@ export async function startPrivateElasticsearch(options: { settings?: Record<str
   const stateDir = mkdtempSync(join(tmpdir(), 'okta-forwarder-es-'));
   // Elasticsearch runs as `nobody` when the tests run as root: its folder must be reachable.
   chmodSync(stateDir, 0o755);
+  const [httpPort, transportPort] = (await freePorts(2)) as [number, number];
   const settings: StackSettings = {
     ...stackSettings({ OKTA_FORWARDER_STACK_DIR: stateDir, OKTA_FORWARDER_CACHE_DIR: stackSettings().cacheDir }),
-    elasticsearchPort: await freePort(),
-    elasticsearchTransportPort: await freePort(),
+    elasticsearchPort: httpPort,
+    elasticsearchTransportPort: transportPort,
     elasticsearchHeap: options.heap ?? '256m',
     elasticsearchSettings: options.settings ?? {},
   };
@@ -49,15 +50,4 @@ export async function startPrivateElasticsearch(options: { settings?: Record<str
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
