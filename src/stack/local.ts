@@ -254,6 +254,25 @@ function elasticsearchYml(s: StackSettings, root: string): string {
   ].join('\n');
 }
 
+/**
+ * Gives a user of the local Elasticsearch's file realm this password and role, creating the user
+ * when needed. Elasticsearch reloads the file by itself within seconds: a test's way to change a
+ * password under a running client.
+ */
+export function setElasticsearchFileUser(s: StackSettings, user: { name: string; password: string; role: string }): void {
+  const home = join(elasticsearchRoot(s), `elasticsearch-${s.elasticsearchVersion}`);
+  const config = join(home, 'config');
+  const env = { ...process.env, ES_JAVA_HOME: requireJava(), ES_PATH_CONF: config };
+  const users = join(home, 'bin', 'elasticsearch-users');
+  try {
+    run(users, ['useradd', user.name, '-p', user.password, '-r', user.role], `adding the user ${user.name}`, { env });
+  } catch {
+    // The user exists already.
+    run(users, ['passwd', user.name, '-p', user.password], `changing the password of ${user.name}`, { env });
+  }
+  if (isRoot()) chownTree(config, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
+}
+
 function chownTree(path: string, uid: number, gid: number): void {
   chownSync(path, uid, gid);
   if (!statSync(path).isDirectory()) return;

@@ -237,8 +237,42 @@ describe.skipIf(elasticsearchEndpoint().provider !== 'local')('the sink through 
     });
   });
 
-  describe('stopped and started again', () => {
+  describe('stopped and started again, its password changed', () => {
     const stoppableNode = ownNode();
+
+    it('waits while Elasticsearch refuses its password (401), and uses the fixed password file at the next attempt', { timeout: 300_000 }, async () => {
+      const node = stoppableNode();
+      const passwords = ['first-canary-password-7f3a', 'second-canary-password-c21d'] as const;
+      node.setUser('forwarder', passwords[0]);
+      const passwordFile = join(tempDir(), 'elasticsearch-password');
+      writeFileSync(passwordFile, `${passwords[0]}\n`);
+      const { env } = settings(node.endpoint);
+      const { config } = loadConfig({ env: { ...env, ELASTICSEARCH_USERNAME: 'forwarder', ELASTICSEARCH_PASSWORD: '', ELASTICSEARCH_PASSWORD_FILE: passwordFile } });
+      const client = nodeClient(node, config.elasticsearch.indexPrefix);
+      await produceGenerated(config, 1_000, { seed: 51 });
+      const { sink, logLines, explain } = await startCapturedSink(config);
+      await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix)) === 1_000, 'the first 1,000 documents', 120_000).catch(explain);
+
+      // The password changes in Elasticsearch; the file still holds the old one.
+      node.setUser('forwarder', passwords[1]);
+      await waitFor(async () => (await client.security.authenticate({}, { headers: { authorization: `Basic ${Buffer.from(`forwarder:${passwords[1]}`).toString('base64')}` } }).then(() => true)), 'the node to take the new password', 60_000);
+      await produceGenerated(config, 1_000, { seed: 52 });
+      await waitFor(() => sink.stats().waitingForElasticsearch, 'the sink to say it waits for Elasticsearch', 60_000).catch(explain);
+      expect(sink.stats().elasticsearchWaitReason).toMatch(/^401 security_exception: unable to authenticate user \[forwarder\]/);
+      expect(sink.stats()).toMatchObject({ indexed: 1_000, deadLettered: 0 });
+
+      // The file is fixed: the next attempt reads it, without a restart.
+      writeFileSync(passwordFile, `${passwords[1]}\n`);
+      await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix)) === 2_000, 'all 2,000 documents', 60_000).catch(explain);
+      await waitFor(() => !sink.stats().waitingForElasticsearch, 'the sink to stop waiting').catch(explain);
+      expect(await deadLetterCount(config)).toBe(0);
+      // Neither password, nor its encoded form, reached a log line.
+      const logged = logLines.join('');
+      for (const password of passwords) {
+        expect(logged).not.toContain(password);
+        expect(logged).not.toContain(Buffer.from(`forwarder:${password}`).toString('base64'));
+      }
+    });
 
     // The timeout covers the node's restart, which can take minutes on a busy machine.
     it('waits out Elasticsearch stopped in the middle of 50,000 events, indexing and fetching nothing meanwhile, then lands all of them once', { timeout: 700_000 }, async () => {

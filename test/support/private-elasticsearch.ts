@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ElasticsearchEndpoint } from '../../src/stack/endpoints.js';
+import { setElasticsearchFileUser } from '../../src/stack/local.js';
 import { stackSettings, type StackSettings } from '../../src/stack/settings.js';
 import { down, up } from '../../src/stack/stack.js';
 import { freePorts } from './net.js';
@@ -19,6 +20,8 @@ export interface PrivateElasticsearch {
   start(): Promise<void>;
   /** Stops the node and deletes its folder. */
   remove(): Promise<void>;
+  /** Adds a superuser of the file realm, or changes its password; the node applies it within seconds. */
+  setUser(name: string, password: string): void;
 }
 
 export async function startPrivateElasticsearch(options: { settings?: Record<string, string | number>; heap?: string } = {}): Promise<PrivateElasticsearch> {
@@ -45,6 +48,7 @@ export async function startPrivateElasticsearch(options: { settings?: Record<str
     endpoint,
     stop,
     start: async () => void (await start()),
+    setUser: (name, password) => setElasticsearchFileUser(settings, { name, password, role: 'superuser' }),
     remove: async () => {
       await stop();
       rmSync(stateDir, { recursive: true, force: true });
