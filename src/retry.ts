@@ -16,6 +16,8 @@ export const RETRY_POLICIES = {
   unreachable: { initialMs: 1_000, maxMs: 60_000, multiplier: 2 },
   /** Bad credentials or missing permission: nothing changes until a person acts; check every few minutes. */
   needsOperator: { initialMs: 30_000, maxMs: 300_000, multiplier: 2 },
+  /** Elasticsearch overloaded (429), unreachable or not taking documents: hold the chunk, send it again. */
+  elasticsearch: { initialMs: 500, maxMs: 30_000, multiplier: 2 },
   /** Kafka unavailable: keep the page, wait, try again. */
   kafka: { initialMs: 500, maxMs: 30_000, multiplier: 2 },
 } as const satisfies Record<string, RetryPolicy>;

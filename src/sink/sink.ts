@@ -2,13 +2,13 @@ import type { Client } from '@elastic/elasticsearch';
 import type { Batch, Consumer, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import type { OktaEventCodec } from '../avro/index.js';
-import { bulkIndex, type BulkItem, type ItemFailure } from '../elasticsearch/bulk.js';
+import { writeDocuments, type BulkItem, type WriteOutcome } from '../elasticsearch/writer.js';
 import { ForwarderError } from '../errors.js';
 import { deadLetterHeaders } from '../kafka/messages.js';
 import { fitsLimit, oversizedDeadLetter, packWithinLimit, readMessageLimits } from '../kafka/record-limits.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { prepareActivity } from '../normalize/index.js';
-import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
+import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retrying, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
 
 export interface SinkOptions {
@@ -40,6 +40,8 @@ export interface SinkStats {
   retried: number;
   /** True while Elasticsearch does not take documents and the sink waits. */
   waitingForElasticsearch: boolean;
+  /** While waiting: what Elasticsearch answered ("403 cluster_block_exception: index [x] blocked by …"), for /readyz. */
+  elasticsearchWaitReason?: string;
   /** True while the schema registry does not answer for a schema id the batch needs, and the sink waits. */
   waitingForSchemaRegistry: boolean;
   /** Why the sink waits for Kafka (its consumer crashed and is restarting, a commit or a dead letter failed); undefined when it does not. */
@@ -96,6 +98,8 @@ export class ActivitySink {
   private commits: Promise<void> = Promise.resolve();
   private stopping = false;
   private readonly abort = new AbortController();
+  /** The chunks in flight that wait for Elasticsearch, and what it answered them. */
+  private readonly elasticsearchWaits = new Map<PreparedChunk, string>();
   private readonly counts: SinkStats = { fetched: 0, indexed: 0, deadLettered: 0, retried: 0, waitingForElasticsearch: false, waitingForSchemaRegistry: false, waitingForKafka: undefined };
 
   constructor(private readonly options: SinkOptions) {}
@@ -274,28 +278,80 @@ export class ActivitySink {
     return prepared;
   }
 
-  /** Gives every record of the chunk its end: indexed or dead-lettered. Retries until it can. */
+  /**
+   * Gives every record of the chunk its end: indexed, or dead-lettered for a fault of its own.
+   * What Elasticsearch does not take now (overloaded, unreachable, a write block, refused
+   * credentials) is sent again with backoff, for as long as it takes: never dead-lettered for
+   * that. While nothing lands, or Elasticsearch refuses documents, the sink says it is waiting and
+   * why. Stop or a lost partition ends the wait and abandons the batch, uncommitted.
+   */
   private async settle(chunk: PreparedChunk, running: () => boolean): Promise<void> {
     const deadLetters = [...chunk.deadLetters];
     let toSend = chunk.items;
-    for (let attempt = 1; toSend.length > 0; attempt += 1) {
-      const started = performance.now();
-      const outcome = await bulkIndex(this.options.elasticsearch, toSend);
-      this.options.telemetry.bulk((performance.now() - started) / 1000, outcome);
-      this.counts.indexed += outcome.indexed.length;
-      for (const failure of outcome.rejected) {
-        deadLetters.push({ pending: failure.item.ref, stage: 'index', reason: failure.reason, errorType: failure.type });
-      }
-      toSend = outcome.retriable.map((failure) => failure.item);
-      if (toSend.length === 0) break;
-      this.counts.retried += toSend.length;
-      this.counts.waitingForElasticsearch = outcome.indexed.length === 0;
-      const waitMs = retryDelayMs(this.options.retry ?? RETRY_POLICIES.kafka, attempt, this.options.random);
-      this.options.telemetry.retrying(outcome.retriable as ItemFailure<unknown>[], attempt, waitMs);
-      await this.wait(waitMs, running);
+    const batch = batchSignal(this.abort.signal, () => running() && !this.stopping);
+    let notTaken: WriteOutcome<Pending> | undefined;
+    let fruitlessAttempts = 0;
+    try {
+      await retrying(
+        async () => {
+          if (toSend.length === 0) return;
+          const started = performance.now();
+          const outcome = await writeDocuments(this.options.elasticsearch, toSend, { signal: batch.signal });
+          // Cut short by stop or a lost partition: not an answer from Elasticsearch.
+          if (batch.signal.aborted) throw new RetryAborted('indexing documents');
+          this.options.telemetry.bulk((performance.now() - started) / 1000, outcome);
+          this.counts.indexed += outcome.indexed.length;
+          for (const failure of outcome.rejected) {
+            deadLetters.push({ pending: failure.item.ref, stage: 'index', reason: failure.reason, errorType: failure.type });
+          }
+          toSend = outcome.retriable.map((failure) => failure.item);
+          notTaken = outcome;
+          fruitlessAttempts = outcome.indexed.length === 0 ? fruitlessAttempts + 1 : 0;
+          const first = outcome.retriable[0];
+          if (first) throw new ForwarderError('OF_ELASTICSEARCH', `indexing documents: Elasticsearch did not take ${toSend.length} now (${first.status} ${first.type}: ${first.reason})`, { retriable: true });
+        },
+        {
+          what: 'indexing documents',
+          policy: this.options.retry ?? RETRY_POLICIES.elasticsearch,
+          signal: batch.signal,
+          retriable: (err) => err instanceof ForwarderError && err.code === 'OF_ELASTICSEARCH',
+          onRetry: (_err, attempt, waitMs) => {
+            const outcome = notTaken as WriteOutcome<Pending>;
+            this.counts.retried += outcome.retriable.length;
+            this.options.telemetry.retrying(outcome.retriable, attempt, waitMs);
+            // Refused or unanswered documents are waited for at once. An overloaded cluster that
+            // takes some is slow, not down: the sink says it waits only after a few attempts in a
+            // row that landed nothing, so /readyz does not flap under load.
+            const held = outcome.retriable.find((failure) => failure.condition !== 'overloaded');
+            const awaited = held ?? (fruitlessAttempts >= 3 ? outcome.retriable[0] : undefined);
+            this.awaitElasticsearch(chunk, awaited ? `${awaited.status} ${awaited.type}: ${awaited.reason}`.slice(0, 500) : undefined);
+          },
+          ...(this.options.random ? { random: this.options.random } : {}),
+        },
+      );
+    } catch (err) {
+      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition', { cause: err });
+      throw err;
+    } finally {
+      batch.dispose();
+      this.awaitElasticsearch(chunk, undefined);
     }
-    this.counts.waitingForElasticsearch = false;
     if (deadLetters.length > 0) await this.deadLetter(deadLetters, running);
+  }
+
+  /** Records which chunks wait for Elasticsearch and why; the stats (for /readyz) and the log follow. */
+  private awaitElasticsearch(chunk: PreparedChunk, reason: string | undefined): void {
+    const before = this.counts.elasticsearchWaitReason;
+    if (reason === undefined) this.elasticsearchWaits.delete(chunk);
+    else this.elasticsearchWaits.set(chunk, reason);
+    const now = [...this.elasticsearchWaits.values()].at(-1);
+    this.counts.waitingForElasticsearch = now !== undefined;
+    if (now === undefined) delete this.counts.elasticsearchWaitReason;
+    else this.counts.elasticsearchWaitReason = now;
+    // One line when the wait starts or its kind changes, not one per retry (retrying() logs those).
+    const kind = (text: string | undefined) => text?.slice(0, text.indexOf(':'));
+    if (now !== undefined && kind(now) !== kind(before)) this.options.telemetry.waitingForElasticsearch(now);
+    if (now === undefined && before !== undefined) this.options.telemetry.elasticsearchTakingDocuments();
   }
 
   /** Decodes and normalizes one record; what cannot be is dead-lettered with the stage and the reason. */
@@ -355,31 +411,25 @@ export class ActivitySink {
   }
 
   /**
-   * Retries a Kafka or Elasticsearch call of the batch in flight with the one retry loop, until it
-   * succeeds or the batch is abandoned (stop(), or the partition moved to another member).
+   * Retries a Kafka call of the batch in flight with the one retry loop, until it succeeds or the
+   * batch is abandoned (stop(), or the partition moved to another member).
    */
   private async retryWhileRunning<T>(what: string, action: () => Promise<T>, running: () => boolean, onRetry: (err: unknown, waitMs: number) => void | Promise<void>): Promise<T> {
-    const abandoned = new AbortController();
-    const watch = setInterval(() => {
-      if (!running() || this.stopping) abandoned.abort();
-    }, 250);
-    const stop = () => abandoned.abort();
-    this.abort.signal.addEventListener('abort', stop, { once: true });
+    const batch = batchSignal(this.abort.signal, () => running() && !this.stopping);
     try {
       return await retrying(action, {
         what,
         policy: this.options.retry ?? RETRY_POLICIES.kafka,
-        signal: abandoned.signal,
+        signal: batch.signal,
         retriable: () => true,
         ...(this.options.random ? { random: this.options.random } : {}),
         onRetry: (err, _attempt, waitMs) => void onRetry(err, waitMs),
       });
     } catch (err) {
-      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
+      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition', { cause: err });
       throw err;
     } finally {
-      clearInterval(watch);
-      this.abort.signal.removeEventListener('abort', stop);
+      batch.dispose();
     }
   }
 
@@ -419,6 +469,27 @@ export class ActivitySink {
 
 function maxOffset(a: string, b: string): string {
   return BigInt(a) >= BigInt(b) ? a : b;
+}
+
+/**
+ * The signal of a batch's requests and waits: aborted at once by stop(), and within a second when
+ * the batch stops being this member's (KafkaJS's isRunning/isStale can only be asked, not heard).
+ */
+function batchSignal(stop: AbortSignal, running: () => boolean): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  stop.addEventListener('abort', abort, { once: true });
+  const poll = setInterval(() => {
+    if (!running()) abort();
+  }, 1000);
+  if (stop.aborted || !running()) abort();
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearInterval(poll);
+      stop.removeEventListener('abort', abort);
+    },
+  };
 }
 
 function header(headers: IHeaders | undefined, name: string): string | undefined {

@@ -1,4 +1,4 @@
-import type { BulkOutcome, ItemFailure } from '../elasticsearch/bulk.js';
+import type { ItemFailure, WriteOutcome } from '../elasticsearch/writer.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 
@@ -25,7 +25,7 @@ export class SinkTelemetry {
     this.logger.info({ indexPrefix: prefix }, 'index template installed');
   }
 
-  bulk(seconds: number, outcome: BulkOutcome<unknown>): void {
+  bulk(seconds: number, outcome: WriteOutcome<unknown>): void {
     this.metrics.sinkBulkDuration.observe(seconds);
     const reached = outcome.indexed.length > 0 || outcome.rejected.length > 0 || outcome.retriable.some((failure) => failure.status !== 0);
     this.setElasticsearchUp(reached);
@@ -53,6 +53,15 @@ export class SinkTelemetry {
       { records: failures.length, attempt, retryInMs: waitMs, status: first?.status, errorType: first?.type },
       `Elasticsearch did not take ${failures.length} document(s) (${first?.reason ?? 'unknown'}): retrying; nothing is committed meanwhile`,
     );
+  }
+
+  /** Elasticsearch does not take documents (a write block, refused credentials, no answer): the sink holds its batch until it does. */
+  waitingForElasticsearch(reason: string): void {
+    this.logger.error({ awaiting: 'elasticsearch', reason }, `waiting for Elasticsearch to take documents: ${reason}; nothing is dead-lettered or committed meanwhile`);
+  }
+
+  elasticsearchTakingDocuments(): void {
+    this.logger.info({ awaiting: 'elasticsearch' }, 'Elasticsearch takes documents again: indexing goes on');
   }
 
   schemaRegistryRetrying(error: Error, schemaIds: number[], attempt: number, waitMs: number): void {

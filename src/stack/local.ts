@@ -148,7 +148,8 @@ export const localElasticsearch: LocalService<ElasticsearchEndpoint> = {
     writeFileSync(join(config, 'elasticsearch.yml'), elasticsearchYml(s, root));
     mkdirSync(join(config, 'jvm.options.d'), { recursive: true });
     // A bounded heap: the machine also runs Kafka, the forwarder and the tests.
-    writeFileSync(join(config, 'jvm.options.d', 'heap.options'), '-Xms512m\n-Xmx512m\n');
+    const heap = s.elasticsearchHeap ?? '512m';
+    writeFileSync(join(config, 'jvm.options.d', 'heap.options'), `-Xms${heap}\n-Xmx${heap}\n`);
     const env = { ...process.env, ES_JAVA_HOME: javaHome, ES_PATH_CONF: config };
     if (!existsSync(join(config, 'elasticsearch.keystore'))) {
       // Security is on: the `elastic` user gets the known password on the first start.
@@ -248,8 +249,28 @@ function elasticsearchYml(s: StackSettings, root: string): string {
     'xpack.security.transport.ssl.enabled: false',
     'cluster.routing.allocation.disk.threshold_enabled: false',
     'action.destructive_requires_name: false',
+    ...Object.entries(s.elasticsearchSettings ?? {}).map(([key, value]) => `${key}: ${value}`),
     '',
   ].join('\n');
+}
+
+/**
+ * Gives a user of the local Elasticsearch's file realm this password and role, creating the user
+ * when needed. Elasticsearch reloads the file by itself within seconds: a test's way to change a
+ * password under a running client.
+ */
+export function setElasticsearchFileUser(s: StackSettings, user: { name: string; password: string; role: string }): void {
+  const home = join(elasticsearchRoot(s), `elasticsearch-${s.elasticsearchVersion}`);
+  const config = join(home, 'config');
+  const env = { ...process.env, ES_JAVA_HOME: requireJava(), ES_PATH_CONF: config };
+  const users = join(home, 'bin', 'elasticsearch-users');
+  try {
+    run(users, ['useradd', user.name, '-p', user.password, '-r', user.role], `adding the user ${user.name}`, { env });
+  } catch {
+    // The user exists already.
+    run(users, ['passwd', user.name, '-p', user.password], `changing the password of ${user.name}`, { env });
+  }
+  if (isRoot()) chownTree(config, UNPRIVILEGED.uid, UNPRIVILEGED.gid);
 }
 
 function chownTree(path: string, uid: number, gid: number): void {

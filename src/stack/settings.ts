@@ -31,6 +31,12 @@ export interface StackSettings {
   metricsTarget: string;
   /** How long to wait for a service to become ready, in ms. */
   readyTimeoutMs: number;
+  /**
+   * Heap of the local Elasticsearch (-Xms and -Xmx), default 512m, and lines added to its
+   * elasticsearch.yml: a test's own node with a tiny write queue or a small request limit.
+   */
+  elasticsearchHeap?: string;
+  elasticsearchSettings?: Readonly<Record<string, string | number>>;
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

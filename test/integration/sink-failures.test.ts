@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@elastic/elasticsearch';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
 import { loadConfig, type ForwarderConfig } from '../../src/config/index.js';
 import { createKafka } from '../../src/kafka/client.js';
@@ -13,13 +13,13 @@ import { createMetrics } from '../../src/metrics/registry.js';
 import { startSimulator } from '../../src/simulator/index.js';
 import { startSink } from '../../src/sink/run.js';
 import type { SinkStats } from '../../src/sink/sink.js';
-import { stackSettings } from '../../src/stack/settings.js';
-import { down, up } from '../../src/stack/stack.js';
+import type { ElasticsearchEndpoint } from '../../src/stack/endpoints.js';
 import { spawnCli } from '../support/cli.js';
 import { documentCount, documentIds, settledIndexOperations, testIndexClient } from '../support/elasticsearch.js';
 import { duplicates, produceToEventsTopic } from '../support/forwarder.js';
 import { committedOffsets, consumerLag, total } from '../support/kafka-group.js';
 import { freePort } from '../support/net.js';
+import { startPrivateElasticsearch, type PrivateElasticsearch } from '../support/private-elasticsearch.js';
 import { readyz } from '../support/scrape.js';
 import { testSeed, withSeed } from '../support/seeded.js';
 import { produceSimulatedEvents } from '../support/sink.js';
@@ -30,8 +30,7 @@ import { uniqueName, waitFor } from '../support/wait.js';
 /** How long Elasticsearch stays down in the outage test (the issue's 60 s; shorter for a quick local run). */
 const OUTAGE_MS = Number(process.env.OKTA_FORWARDER_TEST_OUTAGE_SECONDS ?? 60) * 1000;
 
-function settings() {
-  const es = elasticsearchEndpoint();
+function settings(es: ElasticsearchEndpoint = elasticsearchEndpoint()) {
   const names = {
     events: uniqueName('it-sinkf-events'),
     checkpoints: uniqueName('it-sinkf-checkpoints'),
@@ -56,9 +55,9 @@ function settings() {
   return { config: loadConfig({ env }).config, env };
 }
 
-async function produceGenerated(config: ForwarderConfig, count: number): Promise<void> {
-  const sim = await startSimulator({ seed: 31 });
-  const events = sim.generate(count, { from: Date.now() - 10 * 86_400_000, to: Date.now() - 1000 });
+async function produceGenerated(config: ForwarderConfig, count: number, options: { seed?: number; from?: number; to?: number } = {}): Promise<void> {
+  const sim = await startSimulator({ seed: options.seed ?? 31 });
+  const events = sim.generate(count, { from: options.from ?? Date.now() - 10 * 86_400_000, to: options.to ?? Date.now() - 1000 });
   await sim.close();
   const codec = createOktaEventCodec();
   await produceToEventsTopic(config, events.map((event) => eventMessage('acme', event, codec)));
@@ -101,14 +100,14 @@ interface SinkKillRecord {
   indexedAgain: number;
 }
 
+
 describe('the sink through failures', () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  function esClient(prefix: string): Client {
-    const es = elasticsearchEndpoint();
+  function esClient(prefix: string, es: ElasticsearchEndpoint = elasticsearchEndpoint()): Client {
     const client = new Client({ node: es.url, auth: { username: es.username, password: es.password }, maxRetries: 0 });
     cleanups.push(async () => {
       await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
@@ -117,51 +116,44 @@ describe('the sink through failures', () => {
     return client;
   }
 
-  it.skipIf(elasticsearchEndpoint().provider !== 'local')(
-    'waits out Elasticsearch stopped in the middle of 50,000 events, fetching nothing more meanwhile, then lands all of them once',
-    async () => {
-      const { config } = settings();
-      await produceGenerated(config, 50_000);
-      const client = esClient(config.elasticsearch.indexPrefix);
-      // The sink's own account of the outage, shown if the test fails.
-      const logLines: string[] = [];
-      const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
-      const sink = await startSink({
-        config,
-        kafka: createKafka(config.kafka, logger),
-        logger,
-        metrics: createMetrics(),
-        retry: { initialMs: 200, maxMs: 2000, multiplier: 2 },
-      });
+  it('waits, saying why, while its index is write-blocked: dead-letters nothing, stops when asked, and lands everything once the block is lifted', { timeout: 300_000 }, async () => {
+    const { config } = settings();
+    const prefix = config.elasticsearch.indexPrefix;
+    const client = esClient(prefix);
+    // One hour of yesterday: every event goes to the same daily index.
+    const day = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()) - 86_400_000;
+    const window = { from: day + 3_600_000, to: day + 7_200_000 };
+    await produceGenerated(config, 1_000, { seed: 41, ...window });
+    const logLines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
+    const start = async () => {
+      const sink = await startSink({ config, kafka: createKafka(config.kafka, logger), logger, metrics: createMetrics(), retry: { initialMs: 200, maxMs: 1000, multiplier: 2 } });
       cleanups.push(() => sink.stop());
-      await waitFor(() => sink.stats().indexed >= 5_000, 'the first 5,000 documents', 60_000);
+      return sink;
+    };
+    const first = await start();
+    await waitFor(async () => (await indexedCount(client, prefix)) === 1_000, 'the first 1,000 documents', 60_000);
 
-      const stack = stackSettings();
-      const report = () => undefined;
-      await down(stack, ['elasticsearch'], report);
-      const stoppedAt = Date.now();
-      const inFlight: number[] = [];
-      while (Date.now() - stoppedAt < OUTAGE_MS) {
-        const stats = sink.stats();
-        inFlight.push(stats.fetched - stats.indexed - stats.deadLettered);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      await up(stack, ['elasticsearch'], report);
+    await client.indices.putSettings({ index: `${prefix}-*`, settings: { 'index.blocks.write': true } });
+    await produceGenerated(config, 2_000, { seed: 42, ...window });
+    await waitFor(() => first.stats().waitingForElasticsearch, 'the sink to say it waits for Elasticsearch', 60_000);
+    expect(first.stats().elasticsearchWaitReason).toMatch(/^403 cluster_block_exception: index \[.+\] blocked by: \[FORBIDDEN\/8\/index write \(api\)\]/);
+    expect(logLines.some((line) => line.includes('"awaiting":"elasticsearch"') && line.includes('cluster_block_exception'))).toBe(true);
+    // It keeps trying, and nothing of the blocked documents is dead-lettered or lost meanwhile.
+    const retried = first.stats().retried;
+    await waitFor(() => first.stats().retried >= retried + 3_000, 'more attempts while the block holds', 60_000);
+    expect(first.stats()).toMatchObject({ indexed: 1_000, deadLettered: 0, waitingForElasticsearch: true });
+    // Stop ends the wait: the batch is abandoned uncommitted, for the next member.
+    await first.stop();
 
-      // While Elasticsearch was down, the sink held one batch and fetched nothing more.
-      expect(Math.max(...inFlight)).toBeLessThanOrEqual(5_000);
-      expect(sink.stats().waitingForElasticsearch || sink.stats().indexed > 5_000).toBe(true);
-      await waitFor(
-        async () => (await indexedCount(client, config.elasticsearch.indexPrefix).catch(() => 0)) === 50_000,
-        'all 50,000 documents',
-        180_000,
-      ).catch((err: Error) => {
-        throw new Error(`${err.message}\nsink stats: ${JSON.stringify(sink.stats())}\nlast log lines:\n${logLines.slice(-15).join('')}`);
-      });
-      expect(await deadLetterCount(config)).toBe(0);
-    },
-    400_000,
-  );
+    const second = await start();
+    await waitFor(() => second.stats().waitingForElasticsearch, 'the next sink to wait as well', 60_000);
+    await client.indices.putSettings({ index: `${prefix}-*`, settings: { 'index.blocks.write': false } });
+    await waitFor(async () => (await indexedCount(client, prefix)) === 3_000, 'all 3,000 documents once the block is lifted', 60_000);
+    await waitFor(() => !second.stats().waitingForElasticsearch, 'the sink to stop waiting');
+    expect(second.stats().elasticsearchWaitReason).toBeUndefined();
+    expect(await deadLetterCount(config)).toBe(0);
+  });
 
   it('ends with the exact count after SIGKILL of the sink at 10 seeded moments, each with records in flight that come again after the restart', { timeout: 400_000 }, async () => {
     const seed = testSeed(31);
@@ -233,6 +225,158 @@ describe('the sink through failures', () => {
       const ids = await documentIds(client, prefix);
       expect(duplicates(ids)).toEqual([]);
       expect(ids.sort()).toEqual(uuids.sort());
+      expect(await deadLetterCount(config)).toBe(0);
+    });
+  });
+});
+
+/** Starting a node of its own needs the local stack's prerequisites (a JDK, Maven); with containers there are none. */
+describe.skipIf(elasticsearchEndpoint().provider !== 'local')('the sink through failures of an Elasticsearch of its own', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A node for the tests of the enclosing describe, started before them (its start can take minutes on a busy machine). */
+  function ownNode(settings: Record<string, string | number> = {}): () => PrivateElasticsearch {
+    let node: PrivateElasticsearch | undefined;
+    beforeAll(async () => {
+      node = await startPrivateElasticsearch({ settings });
+    });
+    afterAll(async () => {
+      await node?.remove();
+    });
+    return () => node as PrivateElasticsearch;
+  }
+
+  async function startCapturedSink(config: ForwarderConfig) {
+    // The sink's own account, shown if a test fails.
+    const logLines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void logLines.push(line) } });
+    const sink = await startSink({ config, kafka: createKafka(config.kafka, logger), logger, metrics: createMetrics(), retry: { initialMs: 200, maxMs: 2000, multiplier: 2 } });
+    cleanups.push(() => sink.stop());
+    const explain = (err: Error) => {
+      throw new Error(`${err.message}\nsink stats: ${JSON.stringify(sink.stats())}\nlast log lines:\n${logLines.slice(-15).join('')}`);
+    };
+    return { sink, logLines, explain };
+  }
+
+  function nodeClient(node: PrivateElasticsearch, prefix: string): Client {
+    const client = new Client({ node: node.endpoint.url, auth: { username: node.endpoint.username, password: node.endpoint.password }, maxRetries: 0 });
+    cleanups.push(async () => {
+      await client.indices.delete({ index: `${prefix}-*` }).catch(() => undefined);
+      await client.close();
+    });
+    return client;
+  }
+
+  describe('with a write queue of one', () => {
+    // A write thread pool of one thread and one queued task: a bulk that spans several daily
+    // indices already overflows it, so items come back 429 es_rejected_execution_exception.
+    const tinyQueueNode = ownNode({ 'thread_pool.write.size': 1, 'thread_pool.write.queue_size': 1 });
+
+    it('lands every document through per-item 429s (es_rejected_execution_exception) and dead-letters none', { timeout: 400_000 }, async () => {
+      const node = tinyQueueNode();
+      const { config } = settings(node.endpoint);
+      await produceGenerated(config, 10_000);
+      const client = nodeClient(node, config.elasticsearch.indexPrefix);
+      const noisePrefix = `${config.elasticsearch.indexPrefix}-noise`;
+      const { sink, logLines, explain } = await startCapturedSink(config);
+      // Other writers on the same node at the same time, as in production: they fill the write queue.
+      let noisy = true;
+      const noise = (async () => {
+        for (let round = 0; noisy; round += 1) {
+          const operations = Array.from({ length: 50 }, (_, i) => [{ index: { _index: `${noisePrefix}-${i % 5}`, _id: `${round}-${i}` } }, { round, i }]).flat();
+          await Promise.all(Array.from({ length: 4 }, () => client.bulk({ operations }).catch(() => undefined)));
+        }
+      })();
+      try {
+        await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix).catch(() => 0)) === 10_000, 'all 10,000 documents', 300_000).catch(explain);
+      } finally {
+        noisy = false;
+        await noise;
+      }
+      // The node did answer 429 for items, and the sink sent them again rather than dead-letter them.
+      const rejectedExecution = logLines.filter((line) => line.includes('"errorType":"es_rejected_execution_exception"') && line.includes('"status":429'));
+      expect(rejectedExecution.length, 'no item came back 429: the test proved nothing').toBeGreaterThan(0);
+      expect(sink.stats().retried).toBeGreaterThan(0);
+      expect(sink.stats().deadLettered).toBe(0);
+      expect(await deadLetterCount(config)).toBe(0);
+      expect(sink.stats().indexed).toBeGreaterThanOrEqual(10_000);
+    });
+  });
+
+  describe('stopped and started again, its password changed', () => {
+    const stoppableNode = ownNode();
+
+    it('waits while Elasticsearch refuses its password (401), and uses the fixed password file at the next attempt', { timeout: 300_000 }, async () => {
+      const node = stoppableNode();
+      const passwords = ['first-canary-password-7f3a', 'second-canary-password-c21d'] as const;
+      node.setUser('forwarder', passwords[0]);
+      const passwordFile = join(tempDir(), 'elasticsearch-password');
+      writeFileSync(passwordFile, `${passwords[0]}\n`);
+      const { env } = settings(node.endpoint);
+      const { config } = loadConfig({ env: { ...env, ELASTICSEARCH_USERNAME: 'forwarder', ELASTICSEARCH_PASSWORD: '', ELASTICSEARCH_PASSWORD_FILE: passwordFile } });
+      const client = nodeClient(node, config.elasticsearch.indexPrefix);
+      await produceGenerated(config, 1_000, { seed: 51 });
+      const { sink, logLines, explain } = await startCapturedSink(config);
+      await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix)) === 1_000, 'the first 1,000 documents', 120_000).catch(explain);
+
+      // The password changes in Elasticsearch; the file still holds the old one.
+      node.setUser('forwarder', passwords[1]);
+      await waitFor(async () => (await client.security.authenticate({}, { headers: { authorization: `Basic ${Buffer.from(`forwarder:${passwords[1]}`).toString('base64')}` } }).then(() => true)), 'the node to take the new password', 60_000);
+      await produceGenerated(config, 1_000, { seed: 52 });
+      await waitFor(() => sink.stats().waitingForElasticsearch, 'the sink to say it waits for Elasticsearch', 60_000).catch(explain);
+      expect(sink.stats().elasticsearchWaitReason).toMatch(/^401 security_exception: unable to authenticate user \[forwarder\]/);
+      expect(sink.stats()).toMatchObject({ indexed: 1_000, deadLettered: 0 });
+
+      // The file is fixed: the next attempt reads it, without a restart.
+      writeFileSync(passwordFile, `${passwords[1]}\n`);
+      await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix)) === 2_000, 'all 2,000 documents', 60_000).catch(explain);
+      await waitFor(() => !sink.stats().waitingForElasticsearch, 'the sink to stop waiting').catch(explain);
+      expect(await deadLetterCount(config)).toBe(0);
+      // Neither password, nor its encoded form, reached a log line.
+      const logged = logLines.join('');
+      for (const password of passwords) {
+        expect(logged).not.toContain(password);
+        expect(logged).not.toContain(Buffer.from(`forwarder:${password}`).toString('base64'));
+      }
+    });
+
+    // The timeout covers the node's restart, which can take minutes on a busy machine.
+    it('waits out Elasticsearch stopped in the middle of 50,000 events, indexing and fetching nothing meanwhile, then lands all of them once', { timeout: 700_000 }, async () => {
+      const node = stoppableNode();
+      const { config } = settings(node.endpoint);
+      await produceGenerated(config, 50_000);
+      const client = nodeClient(node, config.elasticsearch.indexPrefix);
+      const { sink, explain } = await startCapturedSink(config);
+      await waitFor(() => sink.stats().indexed >= 5_000, 'the first 5,000 documents', 120_000).catch(explain);
+
+      await node.stop();
+      const stoppedAt = Date.now();
+      // The sink notices, says so, and from then on indexes nothing until the node is back.
+      await waitFor(() => sink.stats().waitingForElasticsearch, 'the sink to say it waits for Elasticsearch', 60_000).catch(explain);
+      const atOutage = sink.stats();
+      expect(atOutage.indexed).toBeLessThan(50_000);
+      const samples: ReturnType<typeof sink.stats>[] = [];
+      while (Date.now() - stoppedAt < OUTAGE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        samples.push(sink.stats());
+      }
+      expect(samples.length).toBeGreaterThan(0);
+      for (const stats of samples) {
+        expect(stats.waitingForElasticsearch).toBe(true);
+        expect(stats.elasticsearchWaitReason).toMatch(/^0 /); // no answer at all
+        expect(stats.indexed).toBe(atOutage.indexed);
+        expect(stats.deadLettered).toBe(0);
+        // It holds at most one fetched batch in memory and fetches nothing more.
+        expect(stats.fetched - stats.indexed - stats.deadLettered).toBeLessThanOrEqual(5_000);
+      }
+      await node.start();
+
+      await waitFor(async () => (await indexedCount(client, config.elasticsearch.indexPrefix).catch(() => 0)) === 50_000, 'all 50,000 documents', 180_000).catch(explain);
+      await waitFor(() => !sink.stats().waitingForElasticsearch, 'the sink to stop waiting').catch(explain);
+      expect(sink.stats().elasticsearchWaitReason).toBeUndefined();
       expect(await deadLetterCount(config)).toBe(0);
     });
   });

@@ -17,7 +17,7 @@ export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Pro
       const stats = sink.stats();
       const waitingFor = {
         ...(stats.waitingForKafka !== undefined ? { Kafka: stats.waitingForKafka } : {}),
-        ...(stats.waitingForElasticsearch ? { Elasticsearch: 'Elasticsearch does not take documents: retrying' } : {}),
+        ...(stats.waitingForElasticsearch ? { Elasticsearch: `Elasticsearch does not take documents: ${stats.elasticsearchWaitReason ?? 'retrying'}` } : {}),
         ...(stats.waitingForSchemaRegistry ? { 'the schema registry': 'looking up the schema of a record: retrying' } : {}),
       };
       return { ready: Object.keys(waitingFor).length === 0, detail: { sink: stats, ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}) } };
