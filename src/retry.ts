@@ -55,7 +55,8 @@ export class RetryAborted extends Error {
 export interface RetryingOptions {
   /** What is being done, for RetryAborted's message ("publishing a page for acme"). */
   what: string;
-  policy: RetryPolicy;
+  /** The pacing; a function when it depends on the failure (an outage, or a refusal an operator must fix). */
+  policy: RetryPolicy | ((err: unknown) => RetryPolicy);
   /** Cuts a wait short (stop(), a rebalance): retrying() then rejects with RetryAborted. */
   signal?: AbortSignal;
   /** Whether another attempt can help. Default: unless the error says `retriable: false`. */
@@ -67,6 +68,8 @@ export interface RetryingOptions {
   /** Attempts in all before the last error is thrown; default: no limit. */
   maxAttempts?: number;
   random?: () => number;
+  /** The wait between attempts; tests make it instant and record it. Resolves false when cut short. */
+  sleep?: (ms: number, signal: AbortSignal | undefined) => Promise<boolean>;
 }
 
 /**
@@ -85,15 +88,17 @@ export async function retrying<T>(action: (attempt: number) => Promise<T>, optio
       if (err instanceof RetryAborted) throw err;
       if (signal?.aborted) throw new RetryAborted(options.what, { cause: err });
       if (!retriable(err) || attempt >= (options.maxAttempts ?? Infinity)) throw err;
-      const waitMs = Math.max(0, options.delayHintMs?.(err) ?? retryDelayMs(options.policy, attempt, options.random));
+      const policy = typeof options.policy === 'function' ? options.policy(err) : options.policy;
+      const waitMs = Math.max(0, options.delayHintMs?.(err) ?? retryDelayMs(policy, attempt, options.random));
       options.onRetry?.(err, attempt, waitMs);
-      if (signal ? !(await interruptibleSleep(waitMs, signal)) : (await sleep(waitMs), false)) throw new RetryAborted(options.what, { cause: err });
+      const waited = await (options.sleep ?? defaultSleep)(waitMs, signal);
+      if (!waited || signal?.aborted) throw new RetryAborted(options.what, { cause: err });
     }
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function defaultSleep(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return signal ? interruptibleSleep(ms, signal) : new Promise((resolve) => setTimeout(() => resolve(true), ms));
 }
 
 /** Hears that a start waits for a dependency (and why), or no longer does (reason undefined). */

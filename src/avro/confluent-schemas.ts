@@ -1,5 +1,5 @@
 import { ForwarderError } from '../errors.js';
-import { RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
+import { RETRY_POLICIES, retrying, type RetryingOptions, type RetryPolicy } from '../retry.js';
 import type { ConfluentSchemaResolver } from './okta-event-codec.js';
 import { confluentSchemaId } from './wire-format.js';
 
@@ -10,8 +10,10 @@ export type SchemaLookup = { readonly found: true; readonly schema: string | obj
 const MISSING_RETRY_MS = 60_000;
 
 export interface PrefetchOptions {
-  /** Waits between attempts (the sink's wait, which gives up on the batch when the sink stops). */
-  wait: (ms: number) => Promise<void>;
+  /** Ends the waiting (the sink stops, or the batch is no longer its own): prefetch() then rejects with RetryAborted. */
+  signal?: AbortSignal;
+  /** The wait between attempts; tests make it instant. */
+  sleep?: RetryingOptions['sleep'];
   /** Before each wait: why, the ids still unresolved, the attempt (1 for the first retry), the wait. */
   onRetry: (error: Error, ids: number[], attempt: number, waitMs: number) => void;
   /** Instead of the policies by failure (an unreachable registry, or one that needs an operator); tests make retries instant. */
@@ -74,23 +76,25 @@ export class ConfluentSchemaCache {
    * Resolves every Confluent schema id among `values`: looks up the unresolved ones until each is
    * known or missing. While lookups fail it waits and tries again, without end: an unreachable
    * registry (retriable errors) with RETRY_POLICIES.unreachable, one that refuses (credentials,
-   * rights, a wrong URL) with RETRY_POLICIES.needsOperator. Rejects only with what `wait` throws.
+   * rights, a wrong URL) with RETRY_POLICIES.needsOperator. Rejects only when its signal ends the waiting.
    */
   async prefetch(values: readonly (Uint8Array | null | undefined)[], options: PrefetchOptions): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      const ids = this.unresolved(values);
-      if (ids.length === 0) return;
-      try {
-        await this.learn(ids);
-        return;
-      } catch (err) {
-        const error = err instanceof Error ? err : new Error(String(err));
-        const policy = options.retry ?? (error instanceof ForwarderError && error.retriable ? RETRY_POLICIES.unreachable : RETRY_POLICIES.needsOperator);
-        const waitMs = retryDelayMs(policy, attempt, options.random);
-        options.onRetry(error, ids, attempt, waitMs);
-        await options.wait(waitMs);
-      }
-    }
+    let ids: number[] = [];
+    await retrying(
+      async () => {
+        ids = this.unresolved(values);
+        if (ids.length > 0) await this.learn(ids);
+      },
+      {
+        what: 'looking up Confluent schema ids',
+        policy: options.retry ?? ((err) => (err instanceof ForwarderError && err.retriable ? RETRY_POLICIES.unreachable : RETRY_POLICIES.needsOperator)),
+        retriable: () => true,
+        onRetry: (err, attempt, waitMs) => options.onRetry(err instanceof Error ? err : new Error(String(err)), ids, attempt, waitMs),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+        ...(options.random ? { random: options.random } : {}),
+      },
+    );
   }
 
   /** Looks each id up; settles when every lookup has, and rejects with the first lookup's error, if any. */

@@ -4,7 +4,6 @@ import { ForwarderError } from '../errors.js';
 import { describeBody, describeNetworkError } from '../http-errors.js';
 import type { Logger } from '../logging/logger.js';
 import { registerCredentials, scrubbedExcerpt } from '../logging/secrets.js';
-import { interruptibleSleep, RETRY_POLICIES, retryDelayMs, type RetryPolicy } from '../retry.js';
 import type { SchemaLookup } from './confluent-schemas.js';
 import type { OktaEventCodecOptions } from './index.js';
 import { currentSchemaVersion } from './schema-versions.js';
@@ -216,29 +215,17 @@ export function createSchemaRegistryClient(config: ForwarderConfig): SchemaRegis
  * handed to a worker thread). Without a registry: `{}`, single-object encoding as always. With
  * one: the current schema is registered under the subject (the registry answers with the existing
  * id when it already holds it), and records are written in the Confluent wire format with that id.
- * An unreachable registry is waited for; a refusal (401, 403, 409, …) is thrown.
+ * One attempt: the callers wait for the registry (untilAvailable), a refusal included, which an
+ * operator may fix (a password file, the subject's compatibility).
  */
-export async function publishingCodecOptions(
-  config: ForwarderConfig,
-  logger: Logger,
-  options: { retry?: RetryPolicy } = {},
-): Promise<Pick<OktaEventCodecOptions, 'encodeWithConfluentId'>> {
+export async function publishingCodecOptions(config: ForwarderConfig, logger: Logger): Promise<Pick<OktaEventCodecOptions, 'encodeWithConfluentId'>> {
   const client = createSchemaRegistryClient(config);
   if (!client) return {};
   const subject = eventSchemaSubject(config);
   try {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        const id = await client.register(subject, currentSchemaVersion().schema);
-        logger.info({ registry: client.url, subject, schemaId: id }, 'Okta event schema registered: records are written in the Confluent wire format');
-        return { encodeWithConfluentId: id };
-      } catch (err) {
-        if (!(err instanceof ForwarderError) || !err.retriable) throw err;
-        const waitMs = retryDelayMs(options.retry ?? RETRY_POLICIES.unreachable, attempt);
-        logger.warn({ err, retryInMs: waitMs }, `${err.message}; retrying`);
-        await interruptibleSleep(waitMs, new AbortController().signal);
-      }
-    }
+    const id = await client.register(subject, currentSchemaVersion().schema);
+    logger.info({ registry: client.url, subject, schemaId: id }, 'Okta event schema registered: records are written in the Confluent wire format');
+    return { encodeWithConfluentId: id };
   } finally {
     await client.close();
   }

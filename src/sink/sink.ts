@@ -8,7 +8,7 @@ import { deadLetterHeaders } from '../kafka/messages.js';
 import { fitsLimit, oversizedDeadLetter, packWithinLimit, readMessageLimits } from '../kafka/record-limits.js';
 import { keyHashPartitioner } from '../kafka/partitioner.js';
 import { prepareActivity } from '../normalize/index.js';
-import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retrying, type RetryPolicy } from '../retry.js';
+import { RETRY_POLICIES, RetryAborted, retrying, type RetryPolicy } from '../retry.js';
 import type { SinkTelemetry } from './telemetry.js';
 
 export interface SinkOptions {
@@ -246,11 +246,12 @@ export class ActivitySink {
     const schemas = this.options.confluentSchemas;
     if (!schemas) return;
     let waited = false;
+    const batch = batchSignal(this.abort.signal, () => running() && !this.stopping);
     try {
       await schemas.prefetch(
         chunk.map((pending) => pending.message.value),
         {
-          wait: (ms) => this.wait(ms, running),
+          signal: batch.signal,
           onRetry: (error, ids, attempt, waitMs) => {
             waited = true;
             this.counts.waitingForSchemaRegistry = true;
@@ -261,7 +262,11 @@ export class ActivitySink {
         },
       );
       if (waited) this.options.telemetry.schemaRegistryAnswered();
+    } catch (err) {
+      if (err instanceof RetryAborted) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition', { cause: err });
+      throw err;
     } finally {
+      batch.dispose();
       if (waited) this.counts.waitingForSchemaRegistry = false;
     }
   }
@@ -445,15 +450,7 @@ export class ActivitySink {
     }
   }
 
-  /** Waits between retries (handleBatch keeps heartbeating meanwhile); stop() or a rebalance abandons the batch. */
-  private async wait(ms: number, running: () => boolean): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
-      await interruptibleSleep(Math.min(1000, deadline - Date.now()), this.abort.signal);
-    }
-    if (!running() || this.stopping) throw new Abandoned('the batch was abandoned: the sink is stopping or lost the partition');
-  }
+
 
   /** Commits one at a time, in the order asked: a slow commit can never land after a later one and move the offset back. */
   private commit(topic: string, partition: number, lastOffset: string, highWatermark: string): Promise<void> {

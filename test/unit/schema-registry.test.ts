@@ -9,6 +9,7 @@ import { currentSchemaVersion } from '../../src/avro/schema-versions.js';
 import { loadConfig } from '../../src/config/index.js';
 import { ForwarderError } from '../../src/errors.js';
 import { createLogger } from '../../src/logging/logger.js';
+import { untilAvailable } from '../../src/retry.js';
 import { PROJECT_ROOT } from '../support/cli.js';
 import { fixtureEvents } from '../support/fixtures.js';
 import { freePort } from '../support/net.js';
@@ -37,7 +38,10 @@ function instantRetries(overrides: Partial<PrefetchOptions> = {}) {
   const waits: number[] = [];
   const retries: { message: string; ids: number[]; attempt: number }[] = [];
   const options: PrefetchOptions = {
-    wait: async (ms) => void waits.push(ms),
+    sleep: async (ms) => {
+      waits.push(ms);
+      return true;
+    },
     onRetry: (error, ids, attempt) => void retries.push({ message: error.message, ids, attempt }),
     random: () => 0,
     ...overrides,
@@ -164,7 +168,7 @@ describe('Confluent schema ids of a sink chunk, resolved before decoding', () =>
       throw unreachable();
     });
     const abandoned = new Error('the batch was abandoned');
-    const { options } = instantRetries({ wait: async () => Promise.reject(abandoned) });
+    const { options } = instantRetries({ sleep: async () => Promise.reject(abandoned) });
     await expect(cache.prefetch([writerWithId(7).encode({ uuid: 'a' })], options)).rejects.toBe(abandoned);
     expect(cache.resolve(7)).toBeUndefined();
   });
@@ -352,17 +356,21 @@ describe('how the poller and import encode', () => {
     expect(createOktaEventCodec(options).encode({ uuid: 'a' }).subarray(0, 5)).toEqual(Buffer.from([0, 0, 0, 0x10, 0x92]));
   });
 
-  it('uses the configured subject, waits while the registry is unavailable, and stops at a refusal', async () => {
-    let unavailable = 2;
-    let status = 200;
-    const endpoint = await recordingEndpoint(() => (unavailable-- > 0 ? { status: 503, body: registryError(50003, 'Error while forwarding the request to the leader') } : { status, body: status === 200 ? '{"id":3}' : registryError(409, 'incompatible') }));
+  it('uses the configured subject; an unavailable registry and a refusal are errors for the caller to wait out (untilAvailable)', async () => {
+    let status = 503;
+    const endpoint = await recordingEndpoint(() => ({ status, body: status === 200 ? '{"id":3}' : status === 503 ? registryError(50003, 'Error while forwarding the request to the leader') : registryError(409, 'incompatible') }));
     const { config } = loadConfig({ env: { SCHEMA_REGISTRY_URL: endpoint.url, SCHEMA_REGISTRY_SUBJECT: 'okta events' } });
-    const instant = { initialMs: 1, maxMs: 1, multiplier: 1 };
-    expect(await publishingCodecOptions(config, silent, { retry: instant })).toEqual({ encodeWithConfluentId: 3 });
-    expect(endpoint.requests.map((request) => request.url)).toEqual(Array(3).fill('/subjects/okta%20events/versions'));
+    expect((await failureOf(publishingCodecOptions(config, silent))).retriable).toBe(true);
     status = 409;
-    const error = await failureOf(publishingCodecOptions(config, silent, { retry: instant }));
-    expect(error.code).toBe('OF_SCHEMA_REGISTRY_INCOMPATIBLE');
-    expect(endpoint.requests).toHaveLength(4);
+    expect((await failureOf(publishingCodecOptions(config, silent))).code).toBe('OF_SCHEMA_REGISTRY_INCOMPATIBLE');
+    status = 200;
+    const instant = { initialMs: 1, maxMs: 1, multiplier: 1 };
+    let failures = 0;
+    status = 503;
+    setTimeout(() => (status = 200), 50);
+    expect(await untilAvailable('the schema registry', 'registering', () => publishingCodecOptions(config, silent), { policy: instant, onWaiting: (_d, reason) => void (reason && (failures += 1)) })).toEqual({ encodeWithConfluentId: 3 });
+    expect(failures).toBeGreaterThan(0);
+    expect(new Set(endpoint.requests.map((request) => request.url))).toEqual(new Set(['/subjects/okta%20events/versions']));
   });
+
 });
