@@ -75,6 +75,12 @@ interface PreparedChunk {
   deadLetters: DeadLetterEntry[];
 }
 
+/**
+ * How long the consumer may hear nothing from Kafka before the sink says it waits for Kafka: a
+ * healthy member fetches (long polls return within 5 s) and heartbeats every few seconds.
+ */
+const KAFKA_SILENCE_MS = 15_000;
+
 /** Thrown inside a batch when stop() abandons it: its offsets stay uncommitted, another member redoes it. */
 class Abandoned extends Error {}
 
@@ -96,6 +102,7 @@ export class ActivitySink {
   /** The dead-letter topic's max.message.bytes, read at start and again after a send it refused. */
   private deadLetterLimit: number | undefined;
   private commits: Promise<void> = Promise.resolve();
+  private lastKafkaAnswerMs = Date.now();
   private stopping = false;
   private readonly abort = new AbortController();
   /** The chunks in flight that wait for Elasticsearch, and what it answered them. */
@@ -140,12 +147,15 @@ export class ActivitySink {
         if (!payload.restart) reject(payload.error);
       }),
     );
-    // Kafka answers again once the consumer is in the group and fetching.
+    // Every answer from Kafka: joining, fetching (a fetch returns at least every few seconds,
+    // even with nothing new), a heartbeat, a commit. While Kafka is down KafkaJS retries for a
+    // while before it crashes the consumer, so silence is what says it first.
+    this.lastKafkaAnswerMs = Date.now();
     const answered = () => {
+      this.lastKafkaAnswerMs = Date.now();
       this.counts.waitingForKafka = undefined;
     };
-    consumer.on(consumer.events.GROUP_JOIN, answered);
-    consumer.on(consumer.events.FETCH, answered);
+    for (const event of [consumer.events.GROUP_JOIN, consumer.events.FETCH, consumer.events.HEARTBEAT, consumer.events.COMMIT_OFFSETS]) consumer.on(event, answered);
     crashed.catch(() => undefined);
     await consumer.run({
       autoCommit: false,
@@ -169,7 +179,13 @@ export class ActivitySink {
         }),
       ),
     ]);
-    return { done, stats: () => ({ ...this.counts }), stop };
+    return { done, stats: () => this.stats(), stop };
+  }
+
+  private stats(): SinkStats {
+    const silentMs = Date.now() - this.lastKafkaAnswerMs;
+    const silence = silentMs > KAFKA_SILENCE_MS ? `no answer from Kafka (fetch, heartbeat, commit) for ${Math.round(silentMs / 1000)} s` : undefined;
+    return { ...this.counts, waitingForKafka: this.counts.waitingForKafka ?? silence };
   }
 
   /** One fetched batch of one partition, in chunks bounded by count and bytes; each chunk settled, then committed. */
