@@ -1,7 +1,7 @@
 /**
  * What test/integration/hostile-pipeline.test.ts feeds the forwarder and how it accounts for it:
- * the bad records (one seeded variant of every hostile class, plus the cases issue 8 names), and
- * the dead letters read back with their headers.
+ * the bad records (every hostile class of hostile-events.ts, seeded, and the cases issue 8 names,
+ * with what must become of them), and the dead letters read back with their headers.
  */
 import type { Kafka } from 'kafkajs';
 import type { ForwarderConfig } from '../../src/config/index.js';
