@@ -194,7 +194,7 @@ export class OrgPoller {
     const since = this.checkpoint?.since ?? new Date(this.now() - org.initialLookbackDays * DAY_MS).toISOString();
     this.startUrl = this.options.source.pollingUrl(new Date(since), this.limit);
     let url = this.checkpoint?.nextUrl ?? this.startUrl;
-    const lastPublishedMs = parseTime(this.checkpoint?.lastPublished);
+    const lastPublishedMs = pastTime(this.checkpoint?.lastPublished, this.now());
     this.tracker = new BackfillTracker(Date.parse(since), this.checkpoint?.events ?? 0, lastPublishedMs ?? Date.parse(since), this.now);
     telemetry.starting({ resumedFrom: this.checkpoint?.committedAt, since });
     telemetry.resumed(this.checkpoint?.lastPublished);
@@ -332,10 +332,11 @@ export class OrgPoller {
       events = events.filter((event) => !(event.key !== null && known.has(event.key)));
       deduplicated = page.events.events.length - events.length;
     }
-    const newest = newestPublished(events);
+    const nowMs = this.now();
+    const newest = newestPublished(events, nowMs);
     const previous = this.checkpoint;
     if (events.length === 0 && rejected.length === 0 && nextUrl === previous?.nextUrl) return nextUrl;
-    const lastPublishedMs = Math.max(newest ?? -Infinity, parseTime(previous?.lastPublished) ?? -Infinity);
+    const lastPublishedMs = Math.max(newest ?? -Infinity, pastTime(previous?.lastPublished, nowMs) ?? -Infinity);
     const checkpoint: Checkpoint = {
       version: 1,
       id: randomUUID(),
@@ -420,7 +421,7 @@ export class OrgPoller {
    */
   private async recoverCursor(): Promise<string> {
     const overlapMs = this.options.recoveryOverlapMs ?? 5 * 60_000;
-    const lastMs = parseTime(this.checkpoint?.lastPublished) ?? parseTime(this.checkpoint?.since) ?? this.now() - this.options.org.initialLookbackDays * DAY_MS;
+    const lastMs = pastTime(this.checkpoint?.lastPublished, this.now()) ?? parseTime(this.checkpoint?.since) ?? this.now() - this.options.org.initialLookbackDays * DAY_MS;
     const sinceMs = lastMs - overlapMs;
     this.recoveryUuids = await this.withKafkaRetries('reading published uuids for cursor recovery', () => this.options.publishedUuidsSince(sinceMs));
     this.options.telemetry.cursorRecovery({ since: new Date(sinceMs).toISOString(), knownUuids: this.recoveryUuids.size });
@@ -480,12 +481,23 @@ function parseTime(value: string | undefined): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
-function newestPublished(events: EncodedEvent[]): number | undefined {
+/**
+ * A published time that can say how far the poller has read: not one after `nowMs`. An event
+ * published in the future (a bad record, `9999-12-31T23:30:00-01:00` is year 10000 to Date.parse)
+ * says nothing of it, and as the last published time it would move a cursor recovery past every
+ * event still to come. Leaving it out only makes a recovery overlap more, which it deduplicates.
+ */
+function pastTime(value: string | undefined, nowMs: number): number | undefined {
+  const ms = parseTime(value);
+  return ms !== undefined && ms <= nowMs ? ms : undefined;
+}
+
+/** The newest published time of a page's events that is not in the future (see pastTime). */
+function newestPublished(events: EncodedEvent[], nowMs: number): number | undefined {
   let newest: number | undefined;
   for (const { published } of events) {
-    if (published === undefined) continue;
-    const ms = Date.parse(published);
-    if (Number.isFinite(ms) && (newest === undefined || ms > newest)) newest = ms;
+    const ms = pastTime(published, nowMs);
+    if (ms !== undefined && (newest === undefined || ms > newest)) newest = ms;
   }
   return newest;
 }

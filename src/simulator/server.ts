@@ -142,6 +142,16 @@ class OktaSimulator implements SimulatorHandle {
     }
   }
 
+  appendRaw(json: string): void {
+    try {
+      JSON.parse(json);
+    } catch (err) {
+      throw new TypeError(`appendRaw: the text must be one JSON value: ${(err as Error).message}`);
+    }
+    const persistedMs = this.now();
+    this.store.add(json, persistedMs, persistedMs);
+  }
+
   startLiveTraffic(perMinute: number): () => void {
     if (this.closed) throw new Error('startLiveTraffic: the simulator is closed');
     let previous = this.now();

@@ -79,6 +79,14 @@ export interface SimulatorHandle {
    * bounded queries and retention.
    */
   append(events: object[]): void;
+  /**
+   * Store one page item as the exact JSON text given, persisted now, for what JSON.stringify
+   * cannot write: a number such as `1e400`, duplicate keys, a `\r` between tokens, an item that
+   * is not an object. It must be one JSON value (the page stays a JSON array). Its text is not
+   * read for a time: it is placed at its persistence time for bounded queries and retention, so
+   * every poll that reaches it serves it, whatever its `published` says.
+   */
+  appendRaw(json: string): void;
   /** Generate events continuously at `perMinute`, published as they are generated, until the returned function is called. */
   startLiveTraffic(perMinute: number): () => void;
   /** Make the next `count` /api/v1/logs requests fail in the given way (queued after earlier injections). */

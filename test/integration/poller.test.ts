@@ -141,30 +141,60 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
     expect(fetched).toContain('okta_forwarder_events_published_total{org="beta"} 1200');
   });
 
-  it('recovers from a rejected cursor: restarts from the last published time minus an overlap and drops what Kafka already has', async () => {
+  /**
+   * Polls an org until it caught up with its `history`, then restarts the org on the same port with
+   * the same history and `fresh` new events, its cursors signed with a new secret: the saved cursor
+   * is rejected. Checks that the poller recovers with every event exactly once; returns its metrics.
+   */
+  async function afterRejectedCursor(seed: number, history: (sim: SimulatorHandle) => void, fresh: number) {
     const token = uniqueName('token');
-    const window = { from: Date.now() - 3 * DAY, to: Date.now() - 10 * 60_000 };
-    const first = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed: 5 });
-    first.generate(3_000, window);
+    const first = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed });
+    history(first);
     const { config } = writeTestConfig([{ id: 'acme', domain: first.domain, token }]);
     const before = await run(config);
     await waitFor(() => before.handles.get('acme')!.stats().progress?.caughtUp, 'the first backfill');
+    const backfilled = before.handles.get('acme')!.stats().events;
     await before.stop();
     const port = Number(first.domain.split(':')[1]);
     await first.close();
 
-    // The same org, restarted: same events, but its cursors are signed with a new secret, so the saved one is rejected.
-    const second = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed: 5, port });
-    second.generate(3_000, window);
-    second.generate(700, { from: Date.now() - 5 * 60_000, to: Date.now() - 1000 });
+    const second = await simulator({ apiTokens: [token], rateLimitPerMinute: Infinity, seed, port });
+    history(second);
+    second.generate(fresh, { from: Date.now() - 5 * 60_000, to: Date.now() - 1000 });
     const metrics = createMetrics();
     const after = await run(config, metrics);
-    await waitFor(() => after.handles.get('acme')!.stats().events === 3_700, 'the new events after recovery', 60_000);
+    const handle = after.handles.get('acme')!;
+    await waitFor(() => handle.stats().events === backfilled + fresh, () => `the ${fresh} new events after recovery; poller ${JSON.stringify(handle.stats())}`, 60_000);
     expect(second.requests.some((r) => r.status === 400)).toBe(true);
     const published = await readPublishedEvents(createKafka(config.kafka), config);
     expect(duplicates(published.map((p) => p.uuid))).toEqual([]);
-    expect(published).toHaveLength(3_700);
+    expect(published).toHaveLength(backfilled + fresh);
+    return metrics;
+  }
+
+  it('recovers from a rejected cursor: restarts from the last published time minus an overlap and drops what Kafka already has', async () => {
+    const window = { from: Date.now() - 3 * DAY, to: Date.now() - 10 * 60_000 };
+    const metrics = await afterRejectedCursor(5, (sim) => sim.generate(3_000, window), 700);
     expect(await metrics.registry.getSingleMetricAsString('okta_forwarder_okta_requests_total')).toContain('outcome="cursor_rejected"');
+  });
+
+  it('recovers from a rejected cursor after events published in the future: a bad timestamp does not move the restart point past the events', async () => {
+    const window = { from: Date.now() - 3 * DAY, to: Date.now() - 10 * 60_000 };
+    // A published time past year 9999 once its offset applies (Date.parse reads year 10000), and
+    // one a year ahead: neither says how far the poller has read. On 95a5b92 the restart point
+    // became year 10000 and the poller stopped for good ("misconfigured").
+    const future = [
+      { uuid: uniqueName('year-10000'), published: '9999-12-31T23:30:00-01:00', eventType: 'user.session.start' },
+      { uuid: uniqueName('next-year'), published: new Date(Date.now() + 365 * DAY).toISOString(), eventType: 'user.session.start' },
+    ];
+    await afterRejectedCursor(
+      6,
+      (sim) => {
+        sim.generate(2_000, window);
+        sim.append(future);
+      },
+      500,
+    );
   });
 
   it('polls with an OAuth service app that requires DPoP, refreshing its token', async () => {

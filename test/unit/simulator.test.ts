@@ -317,6 +317,19 @@ describe('simulator: append', () => {
     const page = await get(logsUrl(sim, { since: iso(T0 - MINUTE), limit: 1000 }));
     expect(page.events).toEqual(quirky);
   });
+
+  it('serves raw items as their exact text, whatever their published time, and refuses text that is not one JSON value', async () => {
+    const { sim } = await simulator();
+    sim.generate(1, { from: T0 - MINUTE, to: T0 - MINUTE });
+    const raw = ['{"uuid":"big","riskScore":1e400,\r"uuid":"twice"}', '42', '{"uuid":"ancient","published":"0000-01-01T00:00:00Z"}'];
+    for (const text of raw) sim.appendRaw(text);
+    expect(() => sim.appendRaw('{"uuid": "x", not json')).toThrow(/appendRaw: the text must be one JSON value/);
+    expect(sim.eventCount).toBe(4);
+    const res = await request(logsUrl(sim, { since: iso(T0 - 2 * MINUTE), limit: 1000 }), { headers: { authorization: `SSWS ${TOKEN}` } });
+    const body = await res.body.text();
+    // The page is the stored texts joined: the raw items come after the generated event, byte for byte.
+    expect(body.endsWith(`,${raw.join(',')}]`)).toBe(true);
+  });
 });
 
 describe('runSimulator', () => {
