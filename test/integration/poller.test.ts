@@ -10,6 +10,7 @@ import { ensureTopics } from '../../src/kafka/topics.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import { startPollers, type RunningPollers } from '../../src/poller/run.js';
+import { RETRY_POLICIES } from '../../src/retry.js';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.js';
 import { duplicates, readCheckpointHistory, readPublishedEvents, writeTestConfig } from '../support/forwarder.js';
 import { tempDir } from '../support/temp.js';
@@ -82,6 +83,28 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
     expect(new URL(last.nextUrl).searchParams.get('after')).toBeTruthy();
     const tail = await fetch(last.nextUrl, { headers: { authorization: `SSWS ${token}` } });
     expect(await tail.json()).toEqual([]);
+  });
+
+  it('notices a fixed token file at once, not at the end of the operator backoff (15-30 s, then longer)', async () => {
+    const [oldToken, newToken] = [uniqueName('old-token'), uniqueName('new-token')];
+    const sim = await simulator({ apiTokens: [oldToken], rateLimitPerMinute: Infinity });
+    sim.generate(1_000, { from: Date.now() - DAY, to: Date.now() - 60_000 });
+    const { config, tokenFiles } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: oldToken }]);
+    // The real pacing for an operator's problem: the first wait alone is 15 to 30 s.
+    const pollers = await startPollers({ config, kafka: createKafka(config.kafka), logger: quietLogger(), metrics: createMetrics(), overrides: { retry: { ...FAST_RETRY, needsOperator: RETRY_POLICIES.needsOperator } } });
+    cleanups.push(() => pollers.stop());
+    const handle = pollers.handles.get('acme')!;
+    await waitFor(() => handle.stats().progress?.caughtUp, 'the first backfill');
+    sim.revokeToken(oldToken);
+    sim.generate(500, { from: Date.now() - 30_000, to: Date.now() });
+    await waitFor(() => handle.stats().state === 'unauthorized', 'the unauthorized state');
+
+    sim.addToken(newToken);
+    writeFileSync(tokenFiles.acme!, `${newToken}\n`);
+    const fixedAt = Date.now();
+    await waitFor(() => handle.stats().events === 1_500 && handle.stats().state === 'connected', 'recovery with the new token', 60_000);
+    // Well before the shortest operator backoff (15 s) could have ended.
+    expect(Date.now() - fixedAt).toBeLessThan(10_000);
   });
 
   it('becomes unauthorized when the token is revoked, keeps running, and recovers when the token file is fixed', async () => {
