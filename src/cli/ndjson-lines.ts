@@ -1,4 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
+import type { OktaEventCodec } from '../avro/index.js';
+import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../kafka/messages.js';
+import { formatCount } from './terminal.js';
 
 /**
  * The lines of an NDJSON stream, numbered as an editor numbers them. Only "\n" ends a line:
@@ -85,4 +89,41 @@ export async function* ndjsonLines(input: AsyncIterable<Buffer | string>, maxLin
 
 function startsWithBom(bytes: Buffer): boolean {
   return bytes.length >= BOM.length && bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2];
+}
+
+export type LineOutcome = { blank: true } | { event: EncodedEvent } | { rejected: RejectedItem };
+
+/**
+ * The event record of a line, as `import` publishes it and the `normalize` preview reads it, or
+ * why the line cannot be one. Never throws: every line has an outcome.
+ */
+export function readEventLine(line: NdjsonLine, codec: OktaEventCodec): LineOutcome {
+  if ('overLong' in line) {
+    const { head, size, sha256 } = line.overLong;
+    return {
+      rejected: {
+        json: head,
+        reason: `a line of ${formatCount(size)} bytes, over the ${formatCount(MAX_LINE_BYTES)} a line may have; the dead letter holds its first ${formatCount(head.length)} bytes`,
+        // As the publisher gives them for a record too large for its topic.
+        headers: { 'original.size': String(size), 'original.sha256': sha256, truncated: 'true' },
+      },
+    };
+  }
+  const { bytes } = line;
+  if (isBlank(bytes)) return { blank: true };
+  // Decoding would replace each invalid byte with U+FFFD, silently changing the event.
+  if (!isUtf8(bytes)) return { rejected: { json: bytes, reason: 'not UTF-8 text' } };
+  const text = bytes.toString('utf8');
+  let item: unknown;
+  try {
+    item = JSON.parse(text);
+  } catch (err) {
+    return { rejected: { json: text, reason: `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}` } };
+  }
+  return encodeOrReject(item, () => text, codec);
+}
+
+function isBlank(bytes: Buffer): boolean {
+  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
+  return true;
 }

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createOktaEventCodec } from '../../src/avro/index.js';
+import { readEventLine } from '../../src/cli/ndjson-lines.js';
 import { prepareActivity } from '../../src/normalize/index.js';
 import { PROJECT_ROOT, runCli, runNode } from '../support/cli.js';
 import { tempDir } from '../support/temp.js';
@@ -27,9 +29,13 @@ describe('okta-forwarder normalize over hostile input (the built CLI)', () => {
     const fixtures = join(PROJECT_ROOT, 'test', 'fixtures');
     const good = readFileSync(join(fixtures, 'okta-events', 'okta-api-events.ndjson'), 'utf8').trim().split('\n');
     const expectations = JSON.parse(readFileSync(join(fixtures, 'hostile', 'expectations.json'), 'utf8')) as Record<string, { line: number; name: string; normalize: string }[]>;
+    // The fixtures' expectations are prepareActivity's; the preview takes the whole way into
+    // Elasticsearch, and these never get past Kafka: nested over 1,000 levels (the Avro record's
+    // bound) or over the events topic's 1 MB. The poller and import dead-letter them.
+    const refusedBeforeTheSink = /^(deep-nesting\/|oversized-record\/|huge-strings\/(alternate-id-1mb|display-message-1mb|every-string-32kb)$)/;
     const hostile = Object.entries(expectations).flatMap(([file, entries]) => {
       const lines = readFileSync(join(fixtures, 'hostile', file), 'utf8').split('\n');
-      return entries.map((entry) => ({ text: lines[entry.line - 1] as string, name: entry.name, normalize: entry.normalize }));
+      return entries.map((entry) => ({ text: lines[entry.line - 1] as string, name: entry.name, normalize: refusedBeforeTheSink.test(entry.name) ? 'rejection' : entry.normalize }));
     });
     // A good line before and after each hostile one; a byte order mark, a CRLF line and a blank line besides.
     const input: { text: string; name: string; normalize: string }[] = [];
@@ -39,13 +45,17 @@ describe('okta-forwarder normalize over hostile input (the built CLI)', () => {
     writeFileSync(file, `\uFEFF${input.map((entry) => entry.text).join('\n')}\n`);
 
     const result = await runNode(['dist/cli/main.js', 'normalize', file, '--org', 'acme']);
+    const codec = createOktaEventCodec();
     expect(result.code).toBe(1);
 
     const documents = result.stdout.trim().split('\n');
     const expectedDocuments = input.filter((entry) => entry.normalize === 'document');
     expect(documents).toHaveLength(expectedDocuments.length);
     expectedDocuments.forEach((entry, i) => {
-      const action = prepareActivity(JSON.parse(entry.text), { org: 'acme', indexPrefix: 'okta-activity' });
+      // What the sink makes of the record: the event as its Avro record (written as import writes it) gives it back.
+      const record = readEventLine({ number: i + 1, bytes: Buffer.from(entry.text) }, codec);
+      expect('event' in record, entry.name).toBe(true);
+      const action = prepareActivity(codec.decode((record as { event: { value: Buffer } }).event.value), { org: 'acme', indexPrefix: 'okta-activity' });
       expect(action.ok && JSON.stringify(action.document), entry.name).toBe(documents[i]);
     });
 

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createOktaEventCodec } from '../../src/avro/index.js';
-import { readImportLine } from '../../src/cli/commands/import.js';
-import { ndjsonLines, OVER_LONG_HEAD_BYTES, type NdjsonLine } from '../../src/cli/ndjson-lines.js';
+import { ndjsonLines, OVER_LONG_HEAD_BYTES, readEventLine, type NdjsonLine } from '../../src/cli/ndjson-lines.js';
 import { Random } from '../../src/simulator/random.js';
 
 /** The lines of `bytes` delivered in chunks of the given sizes (cycled). */
@@ -62,7 +61,7 @@ describe('NDJSON lines: numbered as an editor numbers them', () => {
 
 describe('a line of an import: its event, or why it is not one', () => {
   const codec = createOktaEventCodec();
-  const outcome = (text: string | Buffer) => readImportLine({ number: 1, bytes: Buffer.from(text) }, codec);
+  const outcome = (text: string | Buffer) => readEventLine({ number: 1, bytes: Buffer.from(text) }, codec);
 
   it('skips blank lines (JSON whitespace only), and dead-letters other blanks as not JSON', () => {
     for (const blank of ['', ' ', '\t \r']) expect(outcome(blank)).toEqual({ blank: true });
@@ -88,7 +87,7 @@ describe('a line of an import: its event, or why it is not one', () => {
 
   it('dead-letters an over-long line as its head, with its size and hash', () => {
     const head = Buffer.from('{"uuid":');
-    expect(readImportLine({ number: 7, overLong: { head, size: 20_000_000, sha256: 'ab'.repeat(32) } }, codec)).toEqual({
+    expect(readEventLine({ number: 7, overLong: { head, size: 20_000_000, sha256: 'ab'.repeat(32) } }, codec)).toEqual({
       rejected: {
         json: head,
         reason: expect.stringMatching(/^a line of 20,000,000 bytes, over the 16,777,216 a line may have/),

@@ -1,19 +1,17 @@
-import { isUtf8 } from 'node:buffer';
 import { createReadStream, statSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { createOktaEventCodec, type OktaEventCodec } from '../../avro/index.js';
+import { createOktaEventCodec } from '../../avro/index.js';
 import { publishingCodecOptions } from '../../avro/schema-registry.js';
 import { loadConfig } from '../../config/index.js';
 import { ConfigError, ForwarderError } from '../../errors.js';
 import { createKafka } from '../../kafka/client.js';
-import { encodeOrReject, type EncodedEvent, type RejectedItem } from '../../kafka/messages.js';
 import { PagePublisher, type PageToPublish } from '../../kafka/publisher.js';
 import { createTopics } from '../../kafka/topics.js';
 import { untilAvailable, type WaitingListener } from '../../retry.js';
 import { createLogger, type Logger } from '../../logging/logger.js';
 import type { CommandContext } from '../context.js';
 import { EXIT_DEAD_LETTERED } from '../exit-codes.js';
-import { MAX_LINE_BYTES, ndjsonLines, type NdjsonLine } from '../ndjson-lines.js';
+import { ndjsonLines, readEventLine } from '../ndjson-lines.js';
 import { bar, formatCount, StatusLine } from '../terminal.js';
 
 /** A transaction holds at most this many lines' records… */
@@ -24,7 +22,6 @@ const BATCH_BYTES = 8 * 1024 * 1024;
 const LOGGED_DEAD_LETTERS = 100;
 
 /** What one line of the file becomes. */
-export type LineOutcome = { blank: true } | { event: EncodedEvent } | { rejected: RejectedItem };
 
 /**
  * `okta-forwarder import FILE --org ID`: publishes Okta events from an NDJSON file (an export,
@@ -128,7 +125,7 @@ export async function importCommand(context: CommandContext): Promise<number> {
     for await (const line of ndjsonLines(input)) {
       lastLine = line.number;
       bytesRead += ('overLong' in line ? line.overLong.size : line.bytes.length) + 1;
-      const outcome = readImportLine(line, codec);
+      const outcome = readEventLine(line, codec);
       const headers = { 'source.file': file, 'source.line': String(line.number) };
       if ('blank' in outcome) {
         counts.skipped += 1;
@@ -157,38 +154,8 @@ export async function importCommand(context: CommandContext): Promise<number> {
   return counts.deadLettered > 0 ? EXIT_DEAD_LETTERED : 0;
 }
 
-/** The event of a line, or why it is not one. Never throws: every line has an outcome. */
-export function readImportLine(line: NdjsonLine, codec: OktaEventCodec): LineOutcome {
-  if ('overLong' in line) {
-    const { head, size, sha256 } = line.overLong;
-    return {
-      rejected: {
-        json: head,
-        reason: `a line of ${formatCount(size)} bytes, over the ${formatCount(MAX_LINE_BYTES)} a line may have; the dead letter holds its first ${formatCount(head.length)} bytes`,
-        // As the publisher gives them for a record too large for its topic.
-        headers: { 'original.size': String(size), 'original.sha256': sha256, truncated: 'true' },
-      },
-    };
-  }
-  const { bytes } = line;
-  if (isBlank(bytes)) return { blank: true };
-  // Decoding would replace each invalid byte with U+FFFD, silently changing the event.
-  if (!isUtf8(bytes)) return { rejected: { json: bytes, reason: 'not UTF-8 text' } };
-  const text = bytes.toString('utf8');
-  let item: unknown;
-  try {
-    item = JSON.parse(text);
-  } catch (err) {
-    return { rejected: { json: text, reason: `not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}` } };
-  }
-  return encodeOrReject(item, () => text, codec);
-}
 
 /** Only JSON whitespace (space, tab, CR): other blanks (a no-break space, say) are not JSON, and so not skipped. */
-function isBlank(bytes: Buffer): boolean {
-  for (const byte of bytes) if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d) return false;
-  return true;
-}
 
 function logDeadLetter(logger: Logger, nth: number, line: number, reason: string): void {
   if (nth <= LOGGED_DEAD_LETTERS) logger.warn({ line, reason }, 'a line of the import is not an Okta event: sent to the dead-letter topic');

@@ -1,6 +1,10 @@
 import { createReadStream } from 'node:fs';
 import { loadConfig } from '../../config/index.js';
+import { createOktaEventCodec } from '../../avro/index.js';
+import { encodedEventMessage } from '../../kafka/messages.js';
+import { fitsLimit, KAFKA_DEFAULT_MAX_MESSAGE_BYTES, recordBytes } from '../../kafka/record-limits.js';
 import { prepareActivity } from '../../normalize/index.js';
+import { ndjsonLines, readEventLine } from '../ndjson-lines.js';
 import type { CommandContext } from '../context.js';
 
 /**
@@ -8,8 +12,11 @@ import type { CommandContext } from '../context.js';
  * no FILE), activity documents as NDJSON out: a preview of what lands in Elasticsearch, made by
  * the sink's own function (prepareActivity) with the configured index prefix, so each document
  * is exactly the one the sink would index, its `metadata.uid` being the `_id`. Every line gives a
- * document on stdout, or its number and reason on stderr (not JSON, not an object, or an event
- * the sink dead-letters); the exit code is then 1. Lines end at `\n` only (a `\r` inside a line
+ * document on stdout, or its number and reason on stderr: what `import` and the poller
+ * dead-letter (not JSON, not an object, not encodable, too large for the events topic with Kafka's
+ * default limit) or the sink does (an event it cannot make a document of); the exit code is then
+ * 1. Each line takes the pipeline's own path: encoded to its Avro record as `import` does,
+ * decoded as the sink does, then made a document. Lines end at `\n` only (a `\r` inside a line
  * stays in it); a UTF-8 byte order mark before the first line is skipped.
  */
 export async function normalizeCommand(context: CommandContext): Promise<number> {
@@ -22,27 +29,28 @@ export async function normalizeCommand(context: CommandContext): Promise<number>
     process.stderr.write(`okta-forwarder normalize: reading ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}\n`);
     process.exit(2);
   });
-  let lineNumber = 0;
+  const codec = createOktaEventCodec();
   let failed = 0;
-  const refuse = (reason: string) => {
-    failed += 1;
-    process.stderr.write(`line ${lineNumber}: ${reason}\n`);
-  };
-  for await (const text of ndjsonLines(input)) {
-    lineNumber += 1;
-    if (text.trim() === '') continue;
-    let event: unknown;
-    try {
-      event = JSON.parse(text);
-    } catch (err) {
-      refuse(`not JSON: ${(err as Error).message.replace(/, .* is not valid JSON$/s, '')}`);
+  for await (const line of ndjsonLines(input as AsyncIterable<Buffer | string>)) {
+    const refuse = (reason: string) => {
+      failed += 1;
+      process.stderr.write(`line ${line.number}: ${reason}\n`);
+    };
+    // The way into Kafka first, as `import` and the poller take it: what cannot be an event
+    // record, or is too large for the events topic, never reaches the sink.
+    const outcome = readEventLine(line, codec);
+    if ('blank' in outcome) continue;
+    if ('rejected' in outcome) {
+      refuse(`${outcome.rejected.reason} (import and the poller dead-letter this line)`);
       continue;
     }
-    if (event === null || typeof event !== 'object' || Array.isArray(event)) {
-      refuse('not a JSON object');
+    const record = encodedEventMessage(org, outcome.event);
+    if (!fitsLimit(record, KAFKA_DEFAULT_MAX_MESSAGE_BYTES)) {
+      refuse(`the record takes ${recordBytes(record)} bytes, more than the events topic accepts with Kafka's default max.message.bytes (${KAFKA_DEFAULT_MAX_MESSAGE_BYTES}) (import and the poller dead-letter this line)`);
       continue;
     }
-    const prepared = prepareActivity(event, options);
+    // Then what the sink does with the record: decode it, make the document.
+    const prepared = prepareActivity(codec.decode(outcome.event.value), options);
     if (!prepared.ok) {
       refuse(`${prepared.reason} (the sink dead-letters this event)`);
       continue;
@@ -50,30 +58,4 @@ export async function normalizeCommand(context: CommandContext): Promise<number>
     if (!process.stdout.write(`${JSON.stringify(prepared.document)}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
   }
   return failed === 0 ? 0 : 1;
-}
-
-/**
- * The lines of an NDJSON stream, split at `\n` only: a lone `\r` is JSON whitespace, not a line
- * end, and must not shift the numbers of the lines after it. A leading byte order mark is dropped.
- * A long line is gathered in pieces, never rescanned: linear in its length.
- */
-async function* ndjsonLines(input: NodeJS.ReadableStream): AsyncGenerator<string> {
-  input.setEncoding('utf8');
-  let pieces: string[] = [];
-  let first = true;
-  for await (const chunk of input as AsyncIterable<string>) {
-    let text = chunk;
-    if (first && text.startsWith('\uFEFF')) text = text.slice(1);
-    first = false;
-    let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      pieces.push(text.slice(start, end));
-      yield pieces.join('');
-      pieces = [];
-      start = end + 1;
-    }
-    pieces.push(text.slice(start));
-  }
-  const last = pieces.join('');
-  if (last !== '') yield last;
 }
