@@ -408,25 +408,27 @@ export class ActivitySink {
       },
     }));
     // Each record within the topic's limit (an oversized one in a bounded form), and each send
-    // within it too: one refused request must not hold back the others.
+    // within it too: one refused request must not hold back the others. Bounded and packed anew at
+    // each attempt, as the topic's limit may have been lowered since it was read.
     const topic = this.options.deadLetterTopic;
     let limit = this.deadLetterLimit as number;
-    const bounded = messages.map((message) => (fitsLimit(message, limit) ? message : oversizedDeadLetter(message, { topic, limitBytes: limit, stage: 'sink' })));
-    for (const group of packWithinLimit(bounded, limit)) {
-      await this.retryWhileRunning(
-        'writing dead letters',
-        async () => {
-          await (this.producer as Producer).send({ topic, messages: group.map((message) => (fitsLimit(message, limit) ? message : oversizedDeadLetter(message, { topic, limitBytes: limit, stage: 'sink' }))) });
-        },
-        running,
-        async (err, waitMs) => {
-          this.counts.waitingForKafka = `writing dead letters: ${(err as Error).message}`;
-          this.options.telemetry.deadLetterFailed(err as Error, waitMs);
-          // The topic's limit may have been lowered since it was read.
-          if (/too large/i.test((err as Error).message)) limit = (await this.readDeadLetterLimit().catch(() => limit)) ?? limit;
-        },
-      );
-    }
+    let unsent = messages;
+    await this.retryWhileRunning(
+      'writing dead letters',
+      async () => {
+        const bounded = unsent.map((message) => (fitsLimit(message, limit) ? message : oversizedDeadLetter(message, { topic, limitBytes: limit, stage: 'sink' })));
+        for (const group of packWithinLimit(bounded, limit)) {
+          await (this.producer as Producer).send({ topic, messages: group });
+          unsent = unsent.slice(group.length);
+        }
+      },
+      running,
+      async (err, waitMs) => {
+        this.counts.waitingForKafka = `writing dead letters: ${(err as Error).message}`;
+        this.options.telemetry.deadLetterFailed(err as Error, waitMs);
+        if (/too large/i.test((err as Error).message)) limit = (await this.readDeadLetterLimit().catch(() => limit)) ?? limit;
+      },
+    );
     this.counts.deadLettered += entries.length;
     this.options.telemetry.deadLettered(entries.map(({ stage, errorType, pending }) => ({ stage, errorType, offset: pending.message.offset, partition: pending.partition })));
   }

@@ -206,6 +206,9 @@ describe('the sink through failures', () => {
       console.info(`sink kills:\n${table()}`);
 
       const last = spawnCli(['sink', '--config', file], { ...env, METRICS_PORT: String(metricsPort) });
+      // Up before the SIGTERM below: the kills may have left nothing to do, and a signal during
+      // Node's start (before any handler) would end it by the signal's default action.
+      await waitFor(async () => (await sinkStats()) !== undefined, () => `the last run to serve /readyz\n${last.output().slice(-2000)}`, 60_000);
       await waitFor(async () => (await documentCount(client, prefix)) === 30_000, () => `all 30,000 documents\n${table()}`, 180_000);
       await waitFor(async () => [...(await consumerLag(kafka, consumerGroup, topics.events)).values()].every((records) => records === 0), 'the group to commit the end of the topic', 60_000);
       last.child.kill('SIGTERM');

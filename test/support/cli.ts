@@ -65,8 +65,10 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): CliProces
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   let alive = true;
   const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       alive = false;
+      // Said in the output, so an assertion on the exit code shows what ended the process.
+      if (signal) output += `\n[ended by ${signal}]\n`;
       resolve(code);
     }),
   );

@@ -75,23 +75,31 @@ export async function demoCommand(context: CommandContext): Promise<number> {
   const logger = createLogger({ level: 'info', base: { command: 'demo' }, destination: pino.destination({ dest: logFile, mkdir: true, sync: false }) });
   say(`demo: polling and indexing; the forwarder's JSON logs go to ${logFile}`);
 
-  const deps = { config, logger, metrics: createMetrics(), kafka: createKafka(config.kafka, logger), signal: new AbortController().signal, waits: new StartupWaits() };
-  const poll = await startPollService(deps);
-  const sink = await startSinkService(deps, false);
-  const line = new StatusLine();
-  const pollerHandle = poll.pollers.handles.get(org);
-  const sinkStats = () => (sink.readiness().detail.sink as { indexed: number; deadLettered: number });
-  const progressTimer = setInterval(() => {
-    const stats = pollerHandle?.stats();
-    const ratio = stats?.progress?.ratio ?? 0;
-    line.update(`demo: backfill ${bar(ratio, 20)} ${(ratio * 100).toFixed(1)}%  published ${formatCount(stats?.events ?? 0)}  indexed ${formatCount(sinkStats().indexed)}  state ${stats?.state ?? 'starting'}`);
-  }, 250);
-
+  // Ctrl-C while the services still wait for Kafka or Elasticsearch ends those waits too.
   const interrupted = untilSignal();
   let signalled = false;
-  void interrupted.then(() => (signalled = true));
+  const stopping = new AbortController();
+  void interrupted.then(() => {
+    signalled = true;
+    stopping.abort();
+  });
+  const deps = { config, logger, metrics: createMetrics(), kafka: createKafka(config.kafka, logger), signal: stopping.signal, waits: new StartupWaits() };
+  const line = new StatusLine();
   const elasticsearch = createElasticsearchClient(config.elasticsearch);
+  let poll: Awaited<ReturnType<typeof startPollService>> | undefined;
+  let sink: Awaited<ReturnType<typeof startSinkService>> | undefined;
+  let progressTimer: NodeJS.Timeout | undefined;
+  // Everything the demo started is stopped, also when Ctrl-C ends a wait for Kafka or Elasticsearch.
   try {
+    poll = await startPollService(deps);
+    const sinkService = (sink = await startSinkService(deps, false));
+    const pollerHandle = poll.pollers.handles.get(org);
+    const sinkStats = () => sinkService.readiness().detail.sink as { indexed: number; deadLettered: number };
+    progressTimer = setInterval(() => {
+      const stats = pollerHandle?.stats();
+      const ratio = stats?.progress?.ratio ?? 0;
+      line.update(`demo: backfill ${bar(ratio, 20)} ${(ratio * 100).toFixed(1)}%  published ${formatCount(stats?.events ?? 0)}  indexed ${formatCount(sinkStats().indexed)}  state ${stats?.state ?? 'starting'}`);
+    }, 250);
     // Done when the backfill caught up and the sink settled every published event.
     while (!signalled) {
       const stats = pollerHandle?.stats();
@@ -115,8 +123,8 @@ export async function demoCommand(context: CommandContext): Promise<number> {
     line.done();
     say('demo: stopping');
     stopLive();
-    await poll.stop();
-    await sink.stop();
+    await poll?.stop();
+    await sink?.stop();
     await elasticsearch.close();
     await sim.close();
     await stopStack();
