@@ -239,7 +239,7 @@ function checkKafka(config: ForwarderConfig, baseDir: string, problems: string[]
     }
   }
   if (new Set(names.map(([, topic]) => topic)).size !== names.length) {
-    problems.push('kafka.topics: the events, checkpoints and deadLetter topics must be three different topics');
+    problems.push(`kafka.topics: ${names.map(([name]) => name).join(', ')} must be ${names.length} different topics`);
   }
   if (config.kafka.eventsPartitions < 1) problems.push('kafka.eventsPartitions: must be at least 1');
   if (config.kafka.replicationFactor === 0 || config.kafka.replicationFactor < -1) {

@@ -283,6 +283,12 @@ export const CONFIG_SCHEMA = {
         default: 'okta.system-log.dlq',
         env: 'KAFKA_TOPIC_DEAD_LETTER',
       },
+      pollers: {
+        doc: 'Empty topic whose partitions are the org slots the poller processes share through the group `kafka.pollerGroup` (an org polls in the process that holds its slot).',
+        format: String,
+        default: 'okta-forwarder.pollers',
+        env: 'KAFKA_TOPIC_POLLERS',
+      },
     },
     eventsPartitions: {
       doc: 'Partitions of the events topic when the forwarder creates it (the sink scales up to this many members).',
@@ -298,6 +304,12 @@ export const CONFIG_SCHEMA = {
       doc: 'retention.ms of the events topic when the forwarder creates it, in hours.',
       format: 'nat',
       default: 168,
+    },
+    pollerGroup: {
+      doc: 'Consumer group through which the poll and run processes of one configuration share its orgs: each org is polled by one process at a time.',
+      format: String,
+      default: 'okta-forwarder-pollers',
+      env: 'KAFKA_POLLER_GROUP',
     },
     consumerGroup: {
       doc: 'Consumer group of the sink.',

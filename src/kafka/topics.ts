@@ -2,12 +2,13 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import type { ForwarderConfig } from '../config/index.js';
 import { ForwarderError } from '../errors.js';
+import { pollersTopicSpec } from './poller-group.js';
 
 /**
  * The forwarder's topics, created when missing. Events: partitions and retention from the
  * configuration. Checkpoints: one partition, compacted, so the latest cursor of every org is kept
  * forever and reading them all at start is quick. Dead letters: as many partitions as events,
- * kept four times longer, so there is time to look at them.
+ * kept four times longer, so there is time to look at them. Pollers: the org slots (poller-group.ts).
  */
 export function topicSpecs(kafka: ForwarderConfig['kafka']): ITopicConfig[] {
   const retentionMs = kafka.eventsRetentionHours * 3_600_000;
@@ -34,6 +35,7 @@ export function topicSpecs(kafka: ForwarderConfig['kafka']): ITopicConfig[] {
       replicationFactor: kafka.replicationFactor,
       configEntries: [{ name: 'retention.ms', value: String(retentionMs * 4) }],
     },
+    pollersTopicSpec(kafka),
   ];
 }
 

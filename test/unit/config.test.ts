@@ -30,7 +30,7 @@ describe('loading the configuration', () => {
     const { config, source } = loadConfig({ env: {} });
     expect(source).toBe('defaults and environment');
     expect(config.kafka.brokers).toEqual(['localhost:9092']);
-    expect(config.kafka.topics).toEqual({ events: 'okta.system-log', checkpoints: 'okta-forwarder.checkpoints', deadLetter: 'okta.system-log.dlq' });
+    expect(config.kafka.topics).toEqual({ events: 'okta.system-log', checkpoints: 'okta-forwarder.checkpoints', deadLetter: 'okta.system-log.dlq', pollers: 'okta-forwarder.pollers' });
     expect(config.elasticsearch.indexPrefix).toBe('okta-activity');
     expect(config.okta.orgs).toEqual([]);
   });
@@ -146,7 +146,7 @@ describe('loading the configuration', () => {
         'kafka.sasl.password: SASL needs a password: set KAFKA_SASL_PASSWORD or kafka.sasl.passwordFile',
         'kafka.tls.certFile: cannot read /does/not/exist.pem (no such file)',
         'kafka.tls.keyFile: a client certificate needs both certFile and keyFile',
-        'kafka.topics: the events, checkpoints and deadLetter topics must be three different topics',
+        'kafka.topics: events, checkpoints, deadLetter, pollers must be 4 different topics',
         expect.stringMatching(/^elasticsearch\.indexPrefix: must be lower-case/),
       ]),
     );
