@@ -36,7 +36,7 @@ function formatName(format: unknown): string {
 
 /**
  * The configuration reference as a Markdown table, one row per setting, from the schema itself:
- * the README holds this table (a test checks it), `okta-forwarder config --reference` prints it.
+ * docs/configuration.md holds this table (a test checks it), `okta-forwarder config --reference` prints it.
  */
 export function configReference(): string {
   const lines = ['| Key | Type | Default | Environment | Description |', '|---|---|---|---|---|'];

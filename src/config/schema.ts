@@ -6,8 +6,8 @@ import convict from 'convict';
  * (`env`) and whether it is secret (`sensitive`: masked in every printout). A setting that
  * names where a secret is kept says so: `secretFile` (a file holding one) or `secretEnv` (an
  * environment variable holding one). Every secret is read and registered for scrubbing before the
- * configuration is validated (src/config/secrets.ts), so no message can show one. The README's
- * configuration reference is checked against this file by a test.
+ * configuration is validated (src/config/secrets.ts), so no message can show one. The generated
+ * configuration reference in docs/configuration.md is checked against this file by a test.
  *
  * Secrets are never required inline: Okta credentials are read from a file or from an
  * environment variable that the org names; Kafka, schema registry and Elasticsearch passwords come

@@ -1,6 +1,6 @@
 /**
  * Normalization: one Okta System Log LogEvent -> one OCSF activity document for Elasticsearch.
- * The mapping is documented field by field in schemas/activity-schema.md; the classification
+ * The mapping is documented field by field in docs/analysts.md; the classification
  * table is classification.ts, the value tables value-tables.ts, the `published` rule
  * published-time.ts, the `_id` rule event-id.ts, what Elasticsearch refuses document-limits.ts.
  * prepareActivity is the one entry point of the sink and the `normalize` preview. Pure functions:

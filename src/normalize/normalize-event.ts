@@ -33,7 +33,7 @@ export type ActivityDocument = Record<string, unknown>;
 
 /**
  * `metadata.labels` values: how the document differs from the event as Okta wrote it. Each repair
- * keeps the original value in the document (schemas/activity-schema.md, "Repairs").
+ * keeps the original value in the document (docs/analysts.md, "Repairs").
  */
 export type DocumentLabel = PublishedLabel | 'uuid_unusable' | UnmappedRepair;
 

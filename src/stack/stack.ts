@@ -167,7 +167,7 @@ async function upLocal(local: LocalService<AnyEndpoint>, s: StackSettings, repor
     if (await portInUse(port)) {
       throw new ForwarderError(
         'OF_STACK_START',
-        `${local.name}: port ${port} on 127.0.0.1 is taken by another program; stop it, or choose other ports (STACK_*_PORT variables, see README)`,
+        `${local.name}: port ${port} on 127.0.0.1 is taken by another program; stop it, or choose other ports (STACK_*_PORT variables, see docs/development.md)`,
       );
     }
   }

@@ -10,13 +10,13 @@ import { PROJECT_ROOT } from '../support/cli.js';
 import { elasticsearchEndpoint } from '../support/stack.js';
 import { uniqueName } from '../support/wait.js';
 
-/** The five queries schemas/queries.md must document. */
+/** The five queries docs/analysts.md must document. */
 const QUERY_NAMES = ['failed-sign-ins-by-user', 'mfa-factor-changes', 'admin-privilege-grants', 'sign-ins-from-a-new-country', 'api-token-creation'] as const;
 type QueryName = (typeof QUERY_NAMES)[number];
 
-/** The ```json query=NAME blocks of schemas/queries.md, parsed, by name. */
+/** The ```json query=NAME blocks of docs/analysts.md, parsed, by name. */
 function documentedQueries(): Map<string, Record<string, unknown>> {
-  const markdown = readFileSync(join(PROJECT_ROOT, 'schemas', 'queries.md'), 'utf8');
+  const markdown = readFileSync(join(PROJECT_ROOT, 'docs', 'analysts.md'), 'utf8');
   const queries = new Map<string, Record<string, unknown>>();
   for (const [, name, body] of markdown.matchAll(/^```json query=([\w-]+)\n([\s\S]*?)^```$/gm)) {
     queries.set(name as string, JSON.parse(body as string) as Record<string, unknown>);
@@ -135,14 +135,14 @@ const uidOf = (event: Record<string, unknown>): string => event.uuid as string;
 interface Bucket { key: string; doc_count: number; [sub: string]: unknown }
 const buckets = (aggregations: unknown, name: string): Bucket[] => ((aggregations as Record<string, { buckets: Bucket[] }>)[name]?.buckets ?? []);
 
-describe('the analyst queries of schemas/queries.md on a real Elasticsearch', () => {
+describe('the analyst queries of docs/analysts.md on a real Elasticsearch', () => {
   let client: Client;
   const prefix = uniqueName('it-queries');
   const queries = documentedQueries();
 
   const run = async (name: QueryName): Promise<estypes.SearchResponse> => {
     const body = queries.get(name);
-    if (!body) throw new Error(`schemas/queries.md has no \`json query=${name}\` block`);
+    if (!body) throw new Error(`docs/analysts.md has no \`json query=${name}\` block`);
     return client.search({ index: `${prefix}-*`, ...body } as estypes.SearchRequest);
   };
   const hitIds = async (name: QueryName): Promise<string[]> => (await run(name)).hits.hits.map((hit) => hit._id as string).sort();
