@@ -18,6 +18,7 @@ export interface OrgConfig {
   };
   initialLookbackDays: number;
   pollIntervalSeconds: number;
+  minPollIntervalSeconds: number;
   rateLimitShare: number;
   allowInsecureHttp: boolean;
 }
@@ -212,6 +213,10 @@ function checkOrg(org: OrgConfig, key: string, env: NodeJS.ProcessEnv, baseDir: 
     );
   }
   if (org.pollIntervalSeconds < 1) problems.push(`${key}.pollIntervalSeconds: must be at least 1 second`);
+  if (org.minPollIntervalSeconds < 1) problems.push(`${key}.minPollIntervalSeconds: must be at least 1 second`);
+  else if (org.pollIntervalSeconds >= 1 && org.minPollIntervalSeconds > org.pollIntervalSeconds) {
+    problems.push(`${key}.minPollIntervalSeconds: must be at most pollIntervalSeconds (${org.pollIntervalSeconds}); value was ${org.minPollIntervalSeconds}`);
+  }
   if (org.allowInsecureHttp) {
     warnings.push(`${key}.allowInsecureHttp: plain HTTP to ${org.domain} is meant for the Okta simulator only`);
   }

@@ -162,9 +162,14 @@ export const ORG_SCHEMA = {
     default: 60,
   },
   pollIntervalSeconds: {
-    doc: 'Wait after an empty page (caught up) before asking again, in seconds.',
+    doc: 'The longest wait of a caught-up poller before it asks again, reached when the org is quiet (each empty page doubles the wait, from minPollIntervalSeconds up to this), in seconds.',
     format: 'nat',
     default: 15,
+  },
+  minPollIntervalSeconds: {
+    doc: 'The shortest wait of a caught-up poller before it asks again, while events are flowing, in seconds; requests are also spaced evenly within rateLimitShare, so this is a floor, not a pace.',
+    format: 'nat',
+    default: 1,
   },
   rateLimitShare: {
     doc: 'Share of the org\'s /api/v1/logs rate limit (X-Rate-Limit-Limit) this forwarder may use; the rest stays for other integrations.',

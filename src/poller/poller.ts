@@ -10,6 +10,7 @@ import { RateBudget, type RateLimitSnapshot } from '../okta/rate-limit.js';
 import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
 import { BackfillTracker, type BackfillProgress } from './progress.js';
 import { failureHandling, type ConnectorState } from './state.js';
+import { TailCadence } from './tail-cadence.js';
 import type { PollerTelemetry } from './telemetry.js';
 
 /** Where pages come from: the org's Okta client (src/okta/client.ts) with the page encoder, or anything that behaves like them. */
@@ -116,6 +117,7 @@ export class OrgPoller {
   private readonly random: () => number;
   private readonly limit: number;
   private readonly budget: RateBudget;
+  private readonly cadence: TailCadence;
   private state: ConnectorState | 'starting' | 'stopped' = 'starting';
   private pages = 0;
   private checkpoint: Checkpoint | undefined;
@@ -137,6 +139,7 @@ export class OrgPoller {
     this.random = options.random ?? Math.random;
     this.limit = options.limit ?? 1000;
     this.budget = new RateBudget(options.org.rateLimitShare, this.now);
+    this.cadence = new TailCadence(options.org.minPollIntervalSeconds * 1000, options.org.pollIntervalSeconds * 1000);
   }
 
   start(): PollerHandle {
@@ -235,7 +238,7 @@ export class OrgPoller {
         }
         // Recovery ends once caught up: everything after this point is new.
         this.recoveryUuids = undefined;
-        await interruptibleSleep(org.pollIntervalSeconds * 1000, this.abort.signal);
+        await interruptibleSleep(this.cadence.next(page.events.items), this.abort.signal);
       }
     }
     await this.dropAhead();

@@ -98,6 +98,7 @@ describe('loading the configuration', () => {
           { id: 'acme', domain: 'https://acme.okta.com/', auth: { tokenEnv: 'ACME_TOKEN', tokenFile: '/x' } },
           { id: 'acme', domain: 'acme2.okta.com', auth: { method: 'oauth' }, pollIntervalSeconds: 0, colour: 'blue' },
           'acme3.okta.com',
+          { id: 'initech', domain: 'initech.okta.com', auth: { tokenEnv: 'ACME_TOKEN' }, pollIntervalSeconds: 10, minPollIntervalSeconds: 30 },
         ],
       },
     });
@@ -112,9 +113,10 @@ describe('loading the configuration', () => {
         expect.stringMatching(/^okta\.orgs\[1\]\.pollIntervalSeconds: must be at least 1 second/),
         expect.stringMatching(/^okta\.orgs\[1\]\.colour: unknown setting/),
         expect.stringMatching(/^okta\.orgs\[2\]: must be an object/),
+        'okta.orgs[3].minPollIntervalSeconds: must be at most pollIntervalSeconds (10); value was 30',
       ]),
     );
-    expect(problems).toHaveLength(8);
+    expect(problems).toHaveLength(9);
   });
 
   it('says which environment variable holding a token is missing', () => {
