@@ -54,24 +54,43 @@ export function createKafka(kafka: ForwarderConfig['kafka'], logger?: Logger): K
 
 const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
+/**
+ * Broker answers that are part of normal work, which KafkaJS retries by itself and which end by
+ * themselves: CONCURRENT_TRANSACTIONS, the broker still completing the previous transaction (after
+ * every commit, and when a restarted poller's producer aborts its predecessor's transaction);
+ * a coordinator still loading its state after a broker start.
+ */
+const EXPECTED_BROKER_WAITS = ['another concurrent operation on the same transaction', 'The coordinator is loading'];
+
+/**
+ * The level of a KafkaJS line in the forwarder's log. A condition KafkaJS retries by itself is no
+ * error: an expected one is debug, others (a connection lost, a leader moving) a warning, and the
+ * forwarder reports the failure itself (a warning, a state) if KafkaJS's retries run out.
+ */
+function kafkaLogLevel(level: logLevel, message: string, extra: Record<string, unknown>): 'error' | 'warn' | 'info' | 'debug' {
+  const text = `${message} ${typeof extra.error === 'string' ? extra.error : ''}`;
+  // KafkaJS warns that a transactional producer with limited retries "may invalidate EoS
+  // guarantees": re-sending a batch under sequence numbers the broker has already seen, in a
+  // later transaction, makes the broker drop it as a duplicate. The forwarder never does: after
+  // any failed transaction it starts a new producer (a new epoch, new sequence numbers) and
+  // reads the checkpoint back (src/kafka/publisher.ts). The warning does not apply.
+  if (message === IDEMPOTENT_RETRIES_WARNING) return 'debug';
+  if (level <= logLevel.WARN && EXPECTED_BROKER_WAITS.some((wait) => text.includes(wait))) return 'debug';
+  if (level <= logLevel.ERROR) {
+    // Broker error responses ("Response ...") and the sends KafkaJS retries ("Failed to send messages: ...").
+    return message.startsWith('Response ') || message.startsWith('Failed to send messages: ') ? 'warn' : 'error';
+  }
+  if (level === logLevel.WARN) return 'warn';
+  if (level === logLevel.INFO) return 'info';
+  return 'debug';
+}
+
 /** Routes KafkaJS's own log lines into the forwarder's logger (and so through its redaction). */
 function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
       const { message, ...extra } = log;
-      // KafkaJS warns that a transactional producer with limited retries "may invalidate EoS
-      // guarantees": re-sending a batch under sequence numbers the broker has already seen, in a
-      // later transaction, makes the broker drop it as a duplicate. The forwarder never does: after
-      // any failed transaction it starts a new producer (a new epoch, new sequence numbers) and
-      // reads the checkpoint back (src/kafka/publisher.ts). The warning does not apply.
-      if (message === IDEMPOTENT_RETRIES_WARNING) return child.debug(extra, message);
-      // KafkaJS logs every broker error response at ERROR, also the ones it retries itself
-      // (a coordinator loading, a transaction still completing): those are warnings.
-      if (level <= logLevel.ERROR && !message.startsWith('Response ')) child.error(extra, message);
-      else if (level <= logLevel.ERROR) child.warn(extra, message);
-      else if (level === logLevel.WARN) child.warn(extra, message);
-      else if (level === logLevel.INFO) child.info(extra, message);
-      else child.debug(extra, message);
+      child[kafkaLogLevel(level, message, extra)](extra, message);
     };
 }

@@ -6,6 +6,14 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * `outcome` and `state` (fixed lists). Call sites never touch these directly: the telemetry
  * modules (src/poller/telemetry.ts, …) do, one function per occurrence.
  */
+/**
+ * Seconds, for the sink's end-to-end latency: a tailing forwarder indexes an event seconds after
+ * Okta published it (the poll interval plus Okta's own delay), so the buckets are fine from 1 s
+ * to a minute, where a quantile must tell 2 s from 10 s and 20 s (a jump from 15 s to 30 s made
+ * every p99 read about 29 s); then coarser up to a week for backfills and outages.
+ */
+export const END_TO_END_LATENCY_BUCKETS = [0.5, 1, 2, 3, 4, 5, 7.5, 10, 12.5, 15, 20, 25, 30, 45, 60, 90, 120, 300, 900, 3600, 21_600, 86_400, 604_800];
+
 export function createMetrics(registry = new Registry()) {
   collectDefaultMetrics({ register: registry, prefix: 'okta_forwarder_process_' });
   const labels = <T extends string>(...names: T[]) => names;
@@ -93,6 +101,15 @@ export function createMetrics(registry = new Registry()) {
       labelNames: labels('org'),
       registers: [registry],
     }),
+    rateLimitWait: new Counter({
+      name: 'okta_forwarder_okta_rate_limit_wait_seconds_total',
+      help:
+        "Seconds the poller waited for the org's rate budget before a request, by cause (pacing, share, org_budget, too_many_requests): " +
+        'pacing spaces requests within the share, share waits for the next window once the share is spent (both by design), ' +
+        "org_budget and too_many_requests wait for Okta's reset because the org's whole budget is spent.",
+      labelNames: labels('org', 'cause'),
+      registers: [registry],
+    }),
     backfillProgress: new Gauge({
       name: 'okta_forwarder_backfill_progress_ratio',
       help: 'Share of the initial window [since, now] covered by the events published (1 when caught up).',
@@ -134,7 +151,7 @@ export function createMetrics(registry = new Registry()) {
     sinkEndToEndLatency: new Histogram({
       name: 'okta_forwarder_sink_end_to_end_latency_seconds',
       help: 'Time from an event being published by Okta to being indexed in Elasticsearch.',
-      buckets: [1, 5, 15, 30, 60, 120, 300, 900, 3600, 21_600, 86_400, 604_800],
+      buckets: END_TO_END_LATENCY_BUCKETS,
       registers: [registry],
     }),
     sinkElasticsearchUp: new Gauge({

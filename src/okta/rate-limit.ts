@@ -25,6 +25,9 @@ export function readRateLimit(headers: Record<string, string | string[] | undefi
   return { limit, remaining, resetAtMs: reset * 1000 };
 }
 
+/** Why a request waits for the budget (see RateBudget.waitCause). */
+export type BudgetWaitCause = 'pacing' | 'share' | 'org_budget';
+
 export class RateBudget {
   private snapshot: RateLimitSnapshot | undefined;
   /** Requests this poller sent in the window that resets at `windowResetAtMs`. */
@@ -69,11 +72,16 @@ export class RateBudget {
     return Math.max(0, Math.round(this.nextAtMs - now));
   }
 
-  /** Whether the next request waits for the window's reset (the share, or the org's whole budget, is spent), not just for its turn. */
-  exhausted(): boolean {
+  /**
+   * Why the next request waits, when it does: its turn within the share (`pacing`), the window's
+   * reset because the share is spent (`share`), or because Okta reports the org's whole budget
+   * spent, by others too (`org_budget`).
+   */
+  waitCause(): BudgetWaitCause | undefined {
     const snapshot = this.snapshot;
-    if (!snapshot || this.now() >= snapshot.resetAtMs) return false;
-    return this.usedInWindow >= this.allowed(snapshot) || snapshot.remaining <= 0;
+    if (!snapshot || this.delayMs() <= 0) return undefined;
+    if (snapshot.remaining <= 0) return 'org_budget';
+    return this.usedInWindow >= this.allowed(snapshot) ? 'share' : 'pacing';
   }
 
   /** Share of the org's limit this poller used in the current window (0..1). */

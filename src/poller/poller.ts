@@ -9,7 +9,7 @@ import type { EncodedPage } from './page-encoding.js';
 import { RateBudget, type RateLimitSnapshot } from '../okta/rate-limit.js';
 import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
 import { BackfillTracker, type BackfillProgress } from './progress.js';
-import { failureHandling, type ConnectorState } from './state.js';
+import { ConnectorStatus, failureHandling, type ConnectorState, type RateLimitedBy } from './state.js';
 import { TailCadence } from './tail-cadence.js';
 import type { PollerTelemetry } from './telemetry.js';
 
@@ -119,6 +119,12 @@ export class OrgPoller {
   private readonly budget: RateBudget;
   private readonly cadence: TailCadence;
   private state: ConnectorState | 'starting' | 'stopped' = 'starting';
+  /** The state shown: derived from what the poller waits on (the main loop, requests waiting for the rate budget). */
+  private readonly status = new ConnectorStatus((change) => {
+    if (this.state === 'stopped') return;
+    this.state = change.to;
+    this.options.telemetry.stateChanged(change);
+  });
   private pages = 0;
   private checkpoint: Checkpoint | undefined;
   private tracker: BackfillTracker | undefined;
@@ -292,14 +298,7 @@ export class OrgPoller {
 
   /** Waits for the rate budget, then requests the page; `requestMs` runs from sending to the page received and counted. */
   private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
-    const delay = this.budget.delayMs();
-    if (delay > 0 && this.budget.exhausted()) {
-      this.setState('rate_limited', `using the configured share (${this.options.org.rateLimitShare}) of the rate limit: waiting for the next window`);
-      await interruptibleSleep(delay + this.jitterMs(), this.abort.signal);
-    } else if (delay > 0) {
-      // Its turn within the share: pacing, not a limit reached.
-      await interruptibleSleep(delay, this.abort.signal);
-    }
+    await this.waitForBudget();
     // The budget counts the response once, as early as possible: before the next page is requested ahead.
     let observed = false;
     const observe = (rateLimit: RateLimitSnapshot | undefined) => {
@@ -316,6 +315,34 @@ export class OrgPoller {
     });
     observe(page.rateLimit);
     return { ...page, requestMs: (countedAtMs ?? this.now()) - sentAtMs };
+  }
+
+  /**
+   * Waits for the request's turn in the rate budget. Its turn within the share is pacing (counted,
+   * the state unchanged); a wait for the next window shows `rate_limited` for as long as it lasts,
+   * whichever request waits (see ConnectorStatus).
+   */
+  private async waitForBudget(): Promise<void> {
+    const delay = this.budget.delayMs();
+    const cause = this.budget.waitCause();
+    if (delay <= 0 || !cause) return;
+    if (cause === 'pacing') {
+      this.options.telemetry.rateLimitWait(cause, delay);
+      await interruptibleSleep(delay, this.abort.signal);
+      return;
+    }
+    const waitMs = delay + this.jitterMs();
+    const share = this.options.org.rateLimitShare;
+    const done =
+      cause === 'share'
+        ? this.status.waitingForBudget('share', `using the configured share (${share}) of the rate limit: waiting for the next window`)
+        : this.status.waitingForBudget('okta', `Okta reports the org's whole rate limit for /api/v1/logs spent (by other integrations too): waiting for its reset`);
+    this.options.telemetry.rateLimitWait(cause, waitMs);
+    try {
+      await interruptibleSleep(waitMs, this.abort.signal);
+    } finally {
+      done();
+    }
   }
 
   /**
@@ -409,7 +436,8 @@ export class OrgPoller {
       waitMs = 0;
     }
     this.options.telemetry.requestFailed(error, handling.outcome, waitMs);
-    if (this.state !== handling.state) this.setState(handling.state, error.message);
+    if (handling.state === 'rate_limited') this.options.telemetry.rateLimitWait('too_many_requests', waitMs);
+    if (this.status.loopState !== handling.state) this.setState(handling.state, error.message, handling.state === 'rate_limited' ? 'okta' : undefined);
     else if (handling.state !== 'rate_limited') this.options.telemetry.stillFailing(error, waitMs, attempt);
     // An operator's fix (a new token in the file) is tried at once, not at the end of a backoff
     // that may last minutes.
@@ -454,11 +482,8 @@ export class OrgPoller {
     }
   }
 
-  private setState(state: ConnectorState, reason: string): void {
-    if (this.state === state) return;
-    const previous = this.state === 'starting' || this.state === 'stopped' ? undefined : this.state;
-    this.state = state;
-    this.options.telemetry.stateChanged(previous, state, reason);
+  private setState(state: ConnectorState, reason: string, rateLimitedBy?: RateLimitedBy): void {
+    this.status.setLoopState(state, reason, rateLimitedBy);
   }
 
   private jitterMs(): number {

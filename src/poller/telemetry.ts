@@ -3,7 +3,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import type { RateLimitSnapshot } from '../okta/rate-limit.js';
 import type { BackfillProgress } from './progress.js';
-import { CONNECTOR_STATES, type ConnectorState } from './state.js';
+import { CONNECTOR_STATES, WORKING_STATES, type RateLimitWaitCause, type StateChange } from './state.js';
 
 /**
  * Everything the poller of one org reports, one method per occurrence: each writes its log line
@@ -28,11 +28,26 @@ export class PollerTelemetry {
     this.logger.info(details, details.resumedFrom ? 'poller resuming from its last committed checkpoint' : 'poller starting a backfill');
   }
 
-  stateChanged(from: ConnectorState | undefined, to: ConnectorState, reason: string): void {
+  /**
+   * A state an operator must act on is an error; Okta's own limit (a 429, or the org's whole
+   * budget spent by others) a warning, once per episode; waiting for the next window because the
+   * forwarder's own share is spent is the rate limit working as configured: debug, and the
+   * connector_state and rate-limit wait metrics.
+   */
+  stateChanged({ from, to, reason, rateLimitedBy }: StateChange): void {
     for (const state of CONNECTOR_STATES) this.metrics.connectorState.set({ org: this.org, state }, state === to ? 1 : 0);
-    const line = { from: from ?? null, state: to };
-    if (to === 'connected' || to === 'backfilling') this.logger.info(line, reason);
-    else this.logger.error(line, reason);
+    const line = { from: from ?? null, state: to, ...(rateLimitedBy ? { rateLimitedBy } : {}) };
+    if (!WORKING_STATES.has(to)) this.logger.error(line, reason);
+    else if (rateLimitedBy === 'share') this.logger.debug(line, reason);
+    else if (to === 'rate_limited') this.logger.warn(line, reason);
+    else this.logger.info(line, reason);
+  }
+
+  /** A request waited for the org's rate budget: counted by cause, and logged at debug (the state says when it lasts). */
+  rateLimitWait(cause: RateLimitWaitCause, waitMs: number): void {
+    if (waitMs <= 0) return;
+    this.metrics.rateLimitWait.inc({ org: this.org, cause }, waitMs / 1000);
+    this.logger.debug({ cause, waitMs }, 'waiting for the rate budget before the next Okta request');
   }
 
   pageFetched(events: number, durationMs: number, rateLimit: RateLimitSnapshot | undefined, shareUsed: number): void {

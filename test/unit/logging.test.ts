@@ -84,3 +84,36 @@ describe('secrets in logs', () => {
     expect(result.stdout + result.stderr).not.toContain(CANARY);
   });
 });
+
+describe('KafkaJS log lines', () => {
+  function kafkaLines() {
+    const { logger, output } = capture('debug');
+    const example = exampleConfig(CANARY);
+    const { config } = loadConfig({ file: example.file, env: { ...example.env, KAFKA_SASL_PASSWORD: 'x', ELASTICSEARCH_PASSWORD: 'y', ELASTICSEARCH_USERNAME: 'forwarder', ELASTICSEARCH_API_KEY_FILE: '' } });
+    const kafkaLogger = createKafka(config.kafka, logger).logger();
+    const lines = () =>
+      output()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: string; msg: string });
+    return { kafkaLogger, lines };
+  }
+  const concurrent = 'The producer attempted to update a transaction while another concurrent operation on the same transaction was ongoing';
+
+  it('are no error for what KafkaJS retries as part of normal work, and no warning about guarantees that do not apply', () => {
+    const { kafkaLogger, lines } = kafkaLines();
+    kafkaLogger.warn('Limiting retries for the idempotent producer may invalidate EoS guarantees', { maxRetries: 10 });
+    kafkaLogger.error(`Failed to send messages: ${concurrent}`, { retryCount: 0, retryTime: 21 });
+    kafkaLogger.error('Response AddPartitionsToTxn(key: 24, version: 1)', { error: concurrent, correlationId: 7, size: 40 });
+    kafkaLogger.error('Response FindCoordinator(key: 10, version: 2)', { error: "The coordinator is loading and hence can't process requests", correlationId: 8 });
+    expect(lines().map((line) => line.level)).toEqual(['debug', 'debug', 'debug', 'debug']);
+  });
+
+  it('are warnings for other conditions KafkaJS retries by itself, and errors for the rest', () => {
+    const { kafkaLogger, lines } = kafkaLines();
+    kafkaLogger.error('Failed to send messages: Connection timeout', { retryCount: 1, retryTime: 600 });
+    kafkaLogger.error('Response Produce(key: 0, version: 7)', { error: 'This server is not the leader for that topic-partition' });
+    kafkaLogger.error('Crash: KafkaJSNumberOfRetriesExceeded: Connection timeout', { groupId: 'sink', retryCount: 5 });
+    expect(lines().map((line) => `${line.level} ${line.msg.split(':')[0]}`)).toEqual(['warn Failed to send messages', 'warn Response Produce(key', 'error Crash']);
+  });
+});

@@ -11,6 +11,7 @@ import { createMetrics } from '../../metrics/registry.js';
 import { startSimulator } from '../../simulator/index.js';
 import { SERVICES, stackSettings } from '../../stack/settings.js';
 import { down, up } from '../../stack/stack.js';
+import { activitySummary } from '../activity-summary.js';
 import { untilSignal, type CommandContext } from '../context.js';
 import { StartupWaits } from '../service.js';
 import { bar, formatCount, StatusLine } from '../terminal.js';
@@ -111,7 +112,7 @@ export async function demoCommand(context: CommandContext): Promise<number> {
     line.done();
     if (!signalled) {
       await elasticsearch.indices.refresh({ index: `${config.elasticsearch.indexPrefix}-*` });
-      process.stdout.write(await summary(elasticsearch, config.elasticsearch.indexPrefix, org));
+      process.stdout.write(await activitySummary(elasticsearch, config.elasticsearch.indexPrefix, org));
       process.stdout.write(realOrgHelp(configFile));
       if (context.flags['exit-when-done'] !== true) {
         say('demo: still tailing the simulated org; Ctrl-C stops everything the demo started');
@@ -130,31 +131,6 @@ export async function demoCommand(context: CommandContext): Promise<number> {
     await stopStack();
   }
   return 0;
-}
-
-async function summary(client: ReturnType<typeof createElasticsearchClient>, prefix: string, org: string): Promise<string> {
-  const index = `${prefix}-*`;
-  const query = { term: { 'metadata.tenant_uid': org } };
-  const result = await client.search({
-    index,
-    size: 0,
-    query,
-    aggs: { classes: { terms: { field: 'class_name', size: 20 }, aggs: { outcomes: { terms: { field: 'status', size: 10 } } } } },
-  });
-  const total = typeof result.hits.total === 'number' ? result.hits.total : (result.hits.total?.value ?? 0);
-  const buckets = (result.aggregations?.classes as { buckets: { key: string; doc_count: number; outcomes: { buckets: { key: string; doc_count: number }[] } }[] }).buckets;
-  const rows = buckets.map((b) => `  ${b.key.padEnd(28)} ${formatCount(b.doc_count).padStart(8)}   ${b.outcomes.buckets.map((o) => `${o.key} ${formatCount(o.doc_count)}`).join(', ')}`);
-  const sample = await client.search({ index, size: 1, query: { bool: { filter: [query, { term: { class_uid: 3002 } }, { term: { status_id: 2 } }] } } });
-  const doc = sample.hits.hits[0]?._source;
-  return [
-    '',
-    `What landed in Elasticsearch (index pattern ${index}, tenant ${org}): ${formatCount(total)} activity documents`,
-    '',
-    '  class                           count   outcomes',
-    ...rows,
-    '',
-    doc ? `A failed sign-in, as analysts see it:\n${JSON.stringify(doc, null, 2)}\n` : '',
-  ].join('\n');
 }
 
 function realOrgHelp(configFile: string): string {
