@@ -10,6 +10,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // A few unit tests generate or encode thousands of events: seconds on a quiet machine,
+          // more while the integration project keeps the two cores busy. A limit, not a measure.
+          testTimeout: 30_000,
         },
       },
       {
