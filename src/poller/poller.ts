@@ -66,6 +66,12 @@ export interface OrgPollerOptions {
 export interface PollerStats {
   org: string;
   state: ConnectorState | 'starting' | 'stopped';
+  /** When the poller entered its state (ISO). */
+  stateSince: string;
+  /** Why it is in its state: the error for a failing state, what it does for a working one. */
+  reason: string | undefined;
+  /** Share of the org's rate limit this poller used in the current window (0..1). */
+  rateLimitShareUsed: number;
   pages: number;
   events: number;
   lastPublished: string | undefined;
@@ -117,6 +123,8 @@ export class OrgPoller {
   private readonly limit: number;
   private readonly budget: RateBudget;
   private state: ConnectorState | 'starting' | 'stopped' = 'starting';
+  private stateSinceMs: number;
+  private stateReason: string | undefined;
   private pages = 0;
   private checkpoint: Checkpoint | undefined;
   private tracker: BackfillTracker | undefined;
@@ -137,11 +145,13 @@ export class OrgPoller {
     this.random = options.random ?? Math.random;
     this.limit = options.limit ?? 1000;
     this.budget = new RateBudget(options.org.rateLimitShare, this.now);
+    this.stateSinceMs = this.now();
   }
 
   start(): PollerHandle {
     const done = this.run().finally(() => {
       this.state = 'stopped';
+      this.stateSinceMs = this.now();
     });
     // The handle's owner awaits `done`; this only keeps an unobserved rejection from crashing.
     done.catch(() => undefined);
@@ -163,6 +173,9 @@ export class OrgPoller {
     return {
       org: this.options.org.id,
       state: this.state,
+      stateSince: new Date(this.stateSinceMs).toISOString(),
+      reason: this.stateReason,
+      rateLimitShareUsed: this.budget.shareUsed(),
       pages: this.pages,
       events: this.checkpoint?.events ?? 0,
       lastPublished: this.checkpoint?.lastPublished,
@@ -455,6 +468,8 @@ export class OrgPoller {
     if (this.state === state) return;
     const previous = this.state === 'starting' || this.state === 'stopped' ? undefined : this.state;
     this.state = state;
+    this.stateSinceMs = this.now();
+    this.stateReason = reason;
     this.options.telemetry.stateChanged(previous, state, reason);
   }
 
