@@ -107,8 +107,10 @@ export function orgStatusFromPoller(stats: PollerStats, options: { owner: string
  * not known: a held org whose checkpoints stopped is `stale`, and its process's /status says why.
  */
 export function orgStatusFromKafka(input: { org: string; checkpoint: Checkpoint | undefined; owner: string | undefined; nowMs: number; staleAfterSeconds: number }): OrgStatus {
-  const { org, checkpoint, owner, nowMs } = input;
-  const committedMs = checkpoint ? Date.parse(checkpoint.committedAt) : Number.NaN;
+  const { org, owner, nowMs } = input;
+  // A checkpoint is JSON anyone with write access to the topic could have written: only well-typed fields are shown.
+  const checkpoint = input.checkpoint ? wellTyped(input.checkpoint) : undefined;
+  const committedMs = timeOf(checkpoint?.committedAt);
   const base = {
     org,
     since: checkpoint?.committedAt,
@@ -138,19 +140,41 @@ export function orgStatusFromKafka(input: { org: string; checkpoint: Checkpoint 
       attention: true,
     };
   }
-  const newestMs = checkpoint.lastPublished ? Date.parse(checkpoint.lastPublished) : Number.NaN;
+  const newestMs = timeOf(checkpoint.lastPublished);
   // Pages of history are committed with old events; a caught-up poller commits events just published.
-  const backfilling = !Number.isFinite(newestMs) || committedMs - newestMs > BACKFILL_GAP_MS;
+  const backfilling = Number.isFinite(newestMs) && committedMs - newestMs > BACKFILL_GAP_MS;
   return backfilling
     ? { ...base, state: 'backfilling', reason: 'committing pages of history', whatToDo: undefined, attention: false }
     : { ...base, state: 'connected', backfill: { ratio: 1, etaSeconds: 0, caughtUp: true }, reason: undefined, whatToDo: undefined, attention: false };
 }
 
+interface CheckpointFacts {
+  since: string | undefined;
+  committedAt: string | undefined;
+  lastPublished: string | undefined;
+  events: number | undefined;
+}
+
+function wellTyped(checkpoint: Checkpoint): CheckpointFacts {
+  const text = (value: unknown) => (typeof value === 'string' && Number.isFinite(Date.parse(value)) ? value : undefined);
+  const events = checkpoint.events as unknown;
+  return {
+    since: text(checkpoint.since),
+    committedAt: text(checkpoint.committedAt),
+    lastPublished: text(checkpoint.lastPublished),
+    events: typeof events === 'number' && Number.isSafeInteger(events) && events >= 0 ? events : undefined,
+  };
+}
+
+function timeOf(value: string | undefined): number {
+  return value === undefined ? Number.NaN : Date.parse(value);
+}
+
 /** Share of [since, last commit] that the committed events cover; no ETA from one checkpoint. */
-function backfillFromCheckpoint(checkpoint: Checkpoint): OrgStatus['backfill'] {
-  const since = Date.parse(checkpoint.since);
-  const committed = Date.parse(checkpoint.committedAt);
-  const newest = checkpoint.lastPublished ? Date.parse(checkpoint.lastPublished) : since;
+function backfillFromCheckpoint(checkpoint: CheckpointFacts): OrgStatus['backfill'] {
+  const since = timeOf(checkpoint.since);
+  const committed = timeOf(checkpoint.committedAt);
+  const newest = checkpoint.lastPublished ? timeOf(checkpoint.lastPublished) : since;
   if (!Number.isFinite(since) || !Number.isFinite(committed) || !Number.isFinite(newest)) return undefined;
   const ratio = Math.min(1, Math.max(0, (newest - since) / Math.max(1, committed - since)));
   return { ratio, etaSeconds: undefined, caughtUp: committed - newest <= BACKFILL_GAP_MS };

@@ -8,7 +8,7 @@ export function formatStatusTable(status: ClusterStatus): string {
   if (status.orgs.length === 0) lines.push('No org is configured (okta.orgs).');
   else {
     const header = ['ORG', 'STATE', 'SINCE', 'OWNER', 'NEWEST EVENT', 'POLL LAG', 'EVENTS', 'BACKFILL', 'RATE LIMIT'];
-    const rows = status.orgs.map((org) => orgRow(org, nowMs));
+    const rows = status.orgs.map((org) => orgRow(org, nowMs).map(cell));
     const details = status.orgs.map(orgDetails);
     const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
     const render = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
@@ -43,8 +43,7 @@ export function formatStatusTable(status: ClusterStatus): string {
   const attention = attentionItems(status);
   if (attention.length === 0) lines.push('', 'All is well.');
   else lines.push('', 'Needs attention:', ...attention.map((item) => `  - ${item}`));
-  // A reason may quote a server's multi-line answer: each line of the table stays one line.
-  return `${lines.map((line) => line.replace(/\s*[\r\n]+\s*/g, ' ')).join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 function orgRow(org: OrgStatus, nowMs: number): string[] {
@@ -73,4 +72,18 @@ function orgDetails(org: OrgStatus): string[] {
 function perOrg(byOrg: Record<string, number> | undefined): string {
   const entries = Object.entries(byOrg ?? {});
   return entries.length === 0 ? '' : ` (${entries.map(([org, count]) => `${org} ${formatCount(count)}`).join(', ')})`;
+}
+
+/**
+ * A reason quotes what a server answered, an owner is what a group member says of itself: each
+ * line of the table stays one line, and no control character reaches the terminal.
+ */
+function printable(line: string): string {
+  return line.replace(/\s*[\r\n]+\s*/g, ' ').replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+/** A table cell: one printable line, not so long that it breaks the columns of every row. */
+function cell(text: string): string {
+  const line = printable(text);
+  return line.length > 80 ? `${line.slice(0, 79)}…` : line;
 }

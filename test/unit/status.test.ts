@@ -236,6 +236,27 @@ describe('the exit code and the table', () => {
     expect(formatStatusTable(cluster()).endsWith('\nAll is well.\n')).toBe(true);
   });
 
+  it('shows what a group member says of itself as one printable, bounded cell', () => {
+    const owner = `evil\u001b[2J\nhost/${'x'.repeat(500)}`;
+    const text = formatStatusTable(cluster({ orgs: [fromKafka({ checkpoint: checkpoint(), owner })], pollerGroup: { group: 'g', state: 'Stable', members: [{ process: owner, slots: [1] }] } }));
+    // No control character but the newlines between lines.
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    const header = text.split('\n').find((line) => line.startsWith('ORG'))!;
+    const acme = text.split('\n').find((line) => line.startsWith('acme '))!;
+    expect(acme.indexOf('1,234')).toBe(header.indexOf('EVENTS'));
+    expect(acme).toContain('evil?[2J host/xxx');
+    expect(acme.length).toBeLessThan(260);
+  });
+
+  it('shows only the well-typed facts of a checkpoint someone else wrote', () => {
+    const hostile = { ...checkpoint(), events: 'lots', committedAt: 42, lastPublished: null, since: { $gt: '' } } as unknown as Checkpoint;
+    const status = fromKafka({ checkpoint: hostile, owner: 'h/1' });
+    expect(status).toMatchObject({ state: 'stale', events: undefined, newestEvent: undefined, since: undefined, pollLagSeconds: undefined, backfill: undefined });
+    expect(formatStatusTable(cluster({ orgs: [status] }))).not.toContain('NaN');
+    const noEvents = fromKafka({ checkpoint: checkpoint({ lastPublished: undefined }), owner: 'h/1' });
+    expect(noEvents.state).toBe('connected');
+  });
+
   it('keeps a reason that quotes a multi-line answer on one line', () => {
     const org = { ...fromKafka({ checkpoint: checkpoint() }), reason: 'first line\r\n  second line' };
     const text = formatStatusTable(cluster({ orgs: [org] }));
