@@ -31,7 +31,7 @@ export async function startSink(options: {
   signal?: AbortSignal;
   /** Hears what the start waits for. */
   onWaiting?: WaitingListener;
-}): Promise<SinkHandle & { lag(): PartitionLag[] }> {
+}): Promise<SinkHandle & { lag(): { partitions: PartitionLag[]; readAt: string | undefined } }> {
   const { config, kafka, logger, metrics } = options;
   const telemetry = new SinkTelemetry(logger, metrics);
   const waitOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}) };
@@ -104,8 +104,9 @@ export async function startSink(options: {
   });
   const admin = kafka.admin();
   let adminConnected = false;
-  /** The last lag read, for /status; empty until the first read succeeds. */
+  /** The last lag read and when, for /status; empty until the first read succeeds. */
   let lag: PartitionLag[] = [];
+  let lagReadAt: string | undefined;
   const refreshLag = async () => {
     try {
       if (!adminConnected) {
@@ -113,6 +114,7 @@ export async function startSink(options: {
         adminConnected = true;
       }
       lag = await consumerGroupLag(admin, config.kafka.consumerGroup, config.kafka.topics.events);
+      lagReadAt = new Date().toISOString();
       for (const partition of lag) telemetry.lag(config.kafka.topics.events, partition.partition, partition.lag);
     } catch (err) {
       logger.debug({ err }, 'refreshing consumer lag failed');
@@ -124,7 +126,7 @@ export async function startSink(options: {
   return {
     done: supervised,
     stats: () => handle.stats(),
-    lag: () => lag,
+    lag: () => ({ partitions: lag, readAt: lagReadAt }),
     stop: async () => {
       stopping.abort();
       clearInterval(timer);

@@ -38,6 +38,7 @@ export async function readClusterStatus(config: ForwarderConfig, options: Cluste
     const partitions = topics.has(names.events) ? await consumerGroupLag(admin, config.kafka.consumerGroup, names.events) : [];
     const { groups } = await admin.describeGroups([config.kafka.consumerGroup]);
     const sinkGroup = groups[0];
+    const readAt = new Date(now()).toISOString();
     const elasticsearch = await readElasticsearchStatus(config, orgIds);
     const nowMs = now();
     return {
@@ -51,6 +52,7 @@ export async function readClusterStatus(config: ForwarderConfig, options: Cluste
         groupState: sinkGroup?.state,
         members: sinkGroup?.members.length ?? 0,
         partitions,
+        readAt,
         maxLag: options.maxLag,
       }),
       elasticsearch,

@@ -40,6 +40,8 @@ export interface SinkStatus {
   groupState: string | undefined;
   members: number | undefined;
   partitions: PartitionLag[];
+  /** When the offsets were read: now for `status`; a process reads them every 10 s. */
+  readAt: string | undefined;
   totalLag: number;
   reason: string | undefined;
   whatToDo: string | undefined;
@@ -181,10 +183,10 @@ function backfillFromCheckpoint(checkpoint: CheckpointFacts): OrgStatus['backfil
 }
 
 /** The sink group's standing: attention when records wait and no member works, or when a partition is far behind. */
-export function sinkStatus(input: { group: string; groupState: string | undefined; members: number | undefined; partitions: PartitionLag[]; maxLag: number }): SinkStatus {
+export function sinkStatus(input: { group: string; groupState: string | undefined; members: number | undefined; partitions: PartitionLag[]; readAt: string | undefined; maxLag: number }): SinkStatus {
   const totalLag = input.partitions.reduce((sum, p) => sum + p.lag, 0);
   const behind = input.partitions.filter((p) => p.lag > input.maxLag);
-  const base = { group: input.group, groupState: input.groupState, members: input.members, partitions: input.partitions, totalLag };
+  const base = { group: input.group, groupState: input.groupState, members: input.members, partitions: input.partitions, readAt: input.readAt, totalLag };
   if (totalLag > 0 && input.members === 0) {
     return { ...base, reason: `${totalLag} record(s) wait and no sink is in the group`, whatToDo: 'start `okta-forwarder sink` (or `run`) with this configuration', attention: true };
   }

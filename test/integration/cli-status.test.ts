@@ -112,6 +112,7 @@ describe('okta-forwarder status and /status', () => {
     expect(acme.pollLagSeconds).toBeLessThan(3_600);
     expect(acme.rateLimit?.share).toBe(1);
     expect(live.elasticsearch).toMatchObject({ state: 'indexing', attention: false });
+    expect(Date.parse(live.sink?.readAt ?? '')).toBeGreaterThan(Date.parse(live.startedAt));
     expect(live.attention).toEqual([]);
     run.child.kill('SIGTERM');
     expect(await run.exited, logSummary(run.output())).toBe(0);

@@ -60,7 +60,7 @@ function cluster(overrides: Partial<ClusterStatus> = {}): ClusterStatus {
     checkedAt: new Date(NOW).toISOString(),
     orgs: [fromKafka({ checkpoint: checkpoint(), owner: 'host-a/42' })],
     pollerGroup: { group: 'okta-forwarder-pollers', state: 'Stable', members: [{ process: 'host-a/42', slots: [3] }] },
-    sink: sinkStatus({ group: 'okta-forwarder-sink', groupState: 'Stable', members: 1, partitions: [{ partition: 0, committed: '10', end: '10', lag: 0 }], maxLag: 10_000 }),
+    sink: sinkStatus({ group: 'okta-forwarder-sink', groupState: 'Stable', members: 1, readAt: undefined, partitions: [{ partition: 0, committed: '10', end: '10', lag: 0 }], maxLag: 10_000 }),
     elasticsearch: elasticsearchStatus({ health: 'green', clusterName: 'logs', documentsLast24h: 12_345, byOrg: { acme: 12_345 } }),
     ...overrides,
   };
@@ -172,14 +172,14 @@ describe('the sink and Elasticsearch', () => {
   const lag = (values: number[]) => values.map((value, partition) => ({ partition, committed: '5', end: String(5 + value), lag: value }));
 
   it('needs attention when records wait and no sink is in the group, or a partition is further behind than allowed', () => {
-    expect(sinkStatus({ group: 'g', groupState: 'Empty', members: 0, partitions: lag([0, 0]), maxLag: 100 }).attention).toBe(false);
-    const idle = sinkStatus({ group: 'g', groupState: 'Empty', members: 0, partitions: lag([3, 0]), maxLag: 100 });
+    expect(sinkStatus({ group: 'g', groupState: 'Empty', members: 0, readAt: undefined, partitions: lag([0, 0]), maxLag: 100 }).attention).toBe(false);
+    const idle = sinkStatus({ group: 'g', groupState: 'Empty', members: 0, readAt: undefined, partitions: lag([3, 0]), maxLag: 100 });
     expect(idle).toMatchObject({ attention: true, totalLag: 3, reason: '3 record(s) wait and no sink is in the group' });
     expect(idle.whatToDo).toContain('okta-forwarder sink');
-    const behind = sinkStatus({ group: 'g', groupState: 'Stable', members: 2, partitions: lag([50, 101, 7]), maxLag: 100 });
+    const behind = sinkStatus({ group: 'g', groupState: 'Stable', members: 2, readAt: undefined, partitions: lag([50, 101, 7]), maxLag: 100 });
     expect(behind).toMatchObject({ attention: true, totalLag: 158 });
     expect(behind.reason).toBe('partition(s) 1 (101) more than 100 records behind');
-    expect(sinkStatus({ group: 'g', groupState: 'Stable', members: 2, partitions: lag([100]), maxLag: 100 }).attention).toBe(false);
+    expect(sinkStatus({ group: 'g', groupState: 'Stable', members: 2, readAt: undefined, partitions: lag([100]), maxLag: 100 }).attention).toBe(false);
   });
 
   it('needs attention when Elasticsearch cannot be asked or is red; yellow is well', () => {
@@ -196,7 +196,7 @@ describe('the exit code and the table', () => {
     expect(EXIT_NEEDS_ATTENTION).toBe(4);
     expect(statusExitCode(cluster())).toBe(0);
     expect(statusExitCode(cluster({ orgs: [fromKafka({ checkpoint: checkpoint() })] }))).toBe(EXIT_NEEDS_ATTENTION);
-    expect(statusExitCode(cluster({ sink: sinkStatus({ group: 'g', groupState: 'Empty', members: 0, partitions: [{ partition: 0, committed: undefined, end: '4', lag: 4 }], maxLag: 10 }) }))).toBe(EXIT_NEEDS_ATTENTION);
+    expect(statusExitCode(cluster({ sink: sinkStatus({ group: 'g', groupState: 'Empty', members: 0, readAt: undefined, partitions: [{ partition: 0, committed: undefined, end: '4', lag: 4 }], maxLag: 10 }) }))).toBe(EXIT_NEEDS_ATTENTION);
     expect(statusExitCode(cluster({ elasticsearch: elasticsearchStatus({ error: 'timeout' }) }))).toBe(EXIT_NEEDS_ATTENTION);
     expect(attentionItems(cluster({ orgs: [fromKafka({}), fromKafka({ checkpoint: checkpoint(), owner: 'h/1' })], elasticsearch: elasticsearchStatus({ error: 'x' }) }))).toEqual([
       'acme: not started',
@@ -255,6 +255,14 @@ describe('the exit code and the table', () => {
     expect(formatStatusTable(cluster({ orgs: [status] }))).not.toContain('NaN');
     const noEvents = fromKafka({ checkpoint: checkpoint({ lastPublished: undefined }), owner: 'h/1' });
     expect(noEvents.state).toBe('connected');
+  });
+
+  it('gives durations in the unit a person reads: seconds, minutes, hours, days', () => {
+    const lagged = (seconds: number) => formatStatusTable(cluster({ orgs: [fromKafka({ checkpoint: checkpoint({ lastPublished: iso(seconds * 1000) }), owner: 'h/1' })] }));
+    expect(lagged(42)).toMatch(/ 42s /);
+    expect(lagged(125)).toMatch(/ 2m05s /);
+    expect(lagged(3 * 3600 + 300)).toMatch(/ 3h05m /);
+    expect(lagged(20 * 86_400 + 7200)).toMatch(/ 20d02h /);
   });
 
   it('keeps a reason that quotes a multi-line answer on one line', () => {

@@ -25,7 +25,8 @@ export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Pro
     },
     status: () => {
       const stats = sink.stats();
-      const lag = sinkStatus({ group: deps.config.kafka.consumerGroup, groupState: undefined, members: undefined, partitions: sink.lag(), maxLag: DEFAULT_MAX_LAG });
+      const { partitions, readAt } = sink.lag();
+      const lag = sinkStatus({ group: deps.config.kafka.consumerGroup, groupState: undefined, members: undefined, partitions, readAt, maxLag: DEFAULT_MAX_LAG });
       return { sink: { ...lag, indexed: stats.indexed, deadLettered: stats.deadLettered }, elasticsearch: elasticsearchFromSink(stats) };
     },
   };
