@@ -13,9 +13,8 @@ import type { CommandContext } from '../context.js';
  * from cron or as a readiness gate.
  */
 export async function statusCommand(context: CommandContext): Promise<number> {
-  const source = context.configFile ?? 'the command line';
-  const staleAfterSeconds = positiveNumber(context.flags['stale-after'], DEFAULT_STALE_AFTER_SECONDS, '--stale-after', source);
-  const maxLag = positiveNumber(context.flags['max-lag'], DEFAULT_MAX_LAG, '--max-lag', source);
+  const staleAfterSeconds = thresholdFlag(context.flags['stale-after'], DEFAULT_STALE_AFTER_SECONDS, '--stale-after');
+  const maxLag = thresholdFlag(context.flags['max-lag'], DEFAULT_MAX_LAG, '--max-lag');
   const { config } = loadConfig({ file: context.configFile });
   const status = await readClusterStatus(config, { staleAfterSeconds, maxLag });
   const attention = attentionItems(status);
@@ -25,9 +24,10 @@ export async function statusCommand(context: CommandContext): Promise<number> {
   return statusExitCode(status);
 }
 
-function positiveNumber(value: string | boolean | undefined, fallback: number, flag: string, source: string): number {
+/** A threshold from the command line: a number of at least 0 (a wrong one is a usage error, exit 2). */
+function thresholdFlag(value: string | boolean | undefined, fallback: number, flag: string): number {
   if (value === undefined) return fallback;
   const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(number) || number < 0) throw new ConfigError(source, [`${flag}: must be a number of at least 0, not ${JSON.stringify(value)}`]);
+  if (!Number.isFinite(number) || number < 0) throw new ConfigError('the command line', [`${flag}: must be a number of at least 0, not ${JSON.stringify(value)}`]);
   return number;
 }
