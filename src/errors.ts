@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'OF_KAFKA_TOPIC',
   'OF_KAFKA_PUBLISH',
   'OF_KAFKA_FENCED',
+  'OF_KAFKA_UNREACHABLE',
   'OF_IMPORT_INPUT',
   // The sink.
   'OF_NORMALIZE',

@@ -7,3 +7,5 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 /** `import` finished, and some lines went to the dead-letter topic instead of the events topic. */
 export const EXIT_DEAD_LETTERED = 3;
+/** `status` shown, and something needs attention (an org no poller holds, a stale checkpoint, a sink behind, Elasticsearch down). */
+export const EXIT_NEEDS_ATTENTION = 4;

@@ -6,7 +6,7 @@ import { ConfigError, ForwarderError } from '../errors.js';
 import { scrubProcessOutput, scrubSecrets } from '../logging/secrets.js';
 import { RetryAborted } from '../retry.js';
 import type { CommandContext } from './context.js';
-import { EXIT_DEAD_LETTERED, EXIT_FAILURE, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_DEAD_LETTERED, EXIT_FAILURE, EXIT_NEEDS_ATTENTION, EXIT_USAGE } from './exit-codes.js';
 
 // Before anything can print: whatever any code writes to stdout or stderr passes the scrubber.
 scrubProcessOutput();
@@ -23,6 +23,14 @@ Commands:
   check               test every org (DNS, TLS, authentication, permission, rate limit),
                       Kafka (brokers, topics, transactions), the schema registry if configured
                       and Elasticsearch; exit 1 on a failure
+  status              every org (state and since when, the poller holding it, newest event, poll
+                      lag, backfill, events), the sink's lag per partition and Elasticsearch
+                      (health, documents of the last 24 h), from Kafka and Elasticsearch alone:
+                      works with no forwarder running. --json for machines; --stale-after SECONDS
+                      (3600): a held org with no checkpoint for longer is stale; --max-lag N
+                      (10000): a partition further behind needs attention. Exit 0 all well,
+                      ${EXIT_NEEDS_ATTENTION} something needs attention, ${EXIT_FAILURE} Kafka cannot be reached.
+                      Every poll, sink and run process serves its own view as JSON at /status.
   import FILE --org ID
                       publish Okta events from an NDJSON file ("-": stdin) to the events topic;
                       a line that cannot be an event (not UTF-8, not JSON, not an object, not
@@ -44,7 +52,8 @@ Options:
 
 Exit codes: 0 done; ${EXIT_FAILURE} failed (import: the lines after the last committed batch are not
 published, the message says from which line to go on); ${EXIT_USAGE} wrong command line or
-configuration; ${EXIT_DEAD_LETTERED} import done, some lines went to the dead-letter topic.
+configuration; ${EXIT_DEAD_LETTERED} import done, some lines went to the dead-letter topic; ${EXIT_NEEDS_ATTENTION} status shown,
+something needs attention.
 `;
 
 /** Each command is loaded when it runs, so `config` does not load Kafka or the simulator. */
@@ -55,6 +64,7 @@ const COMMANDS: Record<string, () => Promise<(context: CommandContext) => Promis
   sink: async () => (await import('./commands/sink.js')).sinkCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
   check: async () => (await import('./commands/check.js')).checkCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
   import: async () => (await import('./commands/import.js')).importCommand,
   normalize: async () => (await import('./commands/normalize.js')).normalizeCommand,
   simulate: async () => (await import('./commands/simulate.js')).simulateCommand,
@@ -71,6 +81,9 @@ async function main(argv: string[]): Promise<number> {
         reference: { type: 'boolean' },
         'keep-raw': { type: 'boolean' },
         'exit-when-done': { type: 'boolean' },
+        json: { type: 'boolean' },
+        'stale-after': { type: 'string' },
+        'max-lag': { type: 'string' },
         org: { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },

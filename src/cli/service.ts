@@ -4,14 +4,18 @@ import { createKafka } from '../kafka/client.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
 import { startMetricsServer, type Readiness } from '../metrics/server.js';
+import { thisProcess } from '../kafka/poller-group.js';
 import { RetryAborted, type WaitingListener } from '../retry.js';
+import { processStatus, type ServiceStatus } from '../status/report.js';
 import { untilSignal } from './context.js';
 
-/** What a long-running command starts: something to await, to stop, and to ask whether it is ready. */
+/** What a long-running command starts: something to await, to stop, to ask whether it is ready and, for /status, what it does. */
 export interface Service {
   done: Promise<void>;
   stop(): Promise<void>;
   readiness(): Readiness;
+  /** Its orgs and sink as /status shows them; read at each request (the orgs a process holds change). */
+  status?(): ServiceStatus;
 }
 
 /**
@@ -56,7 +60,7 @@ export interface ServiceDeps {
 
 /**
  * The life of `poll`, `sink` and `run`: logger, metrics, one Kafka client, and the /metrics,
- * /healthz and /readyz listener first, before any dependency is reached, so a liveness probe
+ * /healthz, /readyz and /status listener first, before any dependency is reached, so a liveness probe
  * never kills a process that waits for Kafka or Elasticsearch, and /readyz says what it waits
  * for. Then the service starts (waiting out its dependencies) and runs until SIGINT/SIGTERM (stop
  * gracefully; a second signal exits at once) or until it fails (exit 1).
@@ -77,9 +81,22 @@ export async function runService(command: string, loaded: LoadedConfig, start: (
     if (Object.keys(waiting).length === 0) return current;
     return { ready: false, detail: { ...current.detail, waitingFor: { ...(current.detail.waitingFor as object | undefined), ...waiting } } };
   };
+  const startedAtMs = Date.now();
+  const status = () =>
+    processStatus({
+      process: thisProcess(),
+      command,
+      startedAtMs,
+      nowMs: Date.now(),
+      starting: !service,
+      waitingFor: (readiness().detail.waitingFor as Record<string, unknown> | undefined) ?? {},
+      service: service?.status?.() ?? {},
+    });
   const server =
-    config.metrics.port === 0 ? undefined : await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, readiness });
-  if (server) logger.info({ host: config.metrics.host, port: config.metrics.port }, 'serving /metrics, /healthz and /readyz');
+    config.metrics.port === 0
+      ? undefined
+      : await startMetricsServer({ host: config.metrics.host, port: config.metrics.port, registry: metrics.registry, readiness, status });
+  if (server) logger.info({ host: config.metrics.host, port: config.metrics.port }, 'serving /metrics, /healthz, /readyz and /status');
   const signalled = untilSignal().then((signal) => {
     stopping.abort();
     return { signal, error: undefined };

@@ -67,6 +67,12 @@ export interface OrgPollerOptions {
 export interface PollerStats {
   org: string;
   state: ConnectorState | 'starting' | 'stopped';
+  /** When the poller entered its state (ISO). */
+  stateSince: string;
+  /** Why it is in its state: the error for a failing state, what it does for a working one. */
+  reason: string | undefined;
+  /** Share of the org's rate limit this poller used in the current window (0..1). */
+  rateLimitShareUsed: number;
   pages: number;
   events: number;
   lastPublished: string | undefined;
@@ -123,8 +129,12 @@ export class OrgPoller {
   private readonly status = new ConnectorStatus((change) => {
     if (this.state === 'stopped') return;
     this.state = change.to;
+    this.stateSinceMs = this.now();
+    this.stateReason = change.reason;
     this.options.telemetry.stateChanged(change);
   });
+  private stateSinceMs: number;
+  private stateReason: string | undefined;
   private pages = 0;
   private checkpoint: Checkpoint | undefined;
   private tracker: BackfillTracker | undefined;
@@ -146,11 +156,13 @@ export class OrgPoller {
     this.limit = options.limit ?? 1000;
     this.budget = new RateBudget(options.org.rateLimitShare, this.now);
     this.cadence = new TailCadence(options.org.minPollIntervalSeconds * 1000, options.org.pollIntervalSeconds * 1000);
+    this.stateSinceMs = this.now();
   }
 
   start(): PollerHandle {
     const done = this.run().finally(() => {
       this.state = 'stopped';
+      this.stateSinceMs = this.now();
     });
     // The handle's owner awaits `done`; this only keeps an unobserved rejection from crashing.
     done.catch(() => undefined);
@@ -172,6 +184,9 @@ export class OrgPoller {
     return {
       org: this.options.org.id,
       state: this.state,
+      stateSince: new Date(this.stateSinceMs).toISOString(),
+      reason: this.stateReason,
+      rateLimitShareUsed: this.budget.shareUsed(),
       pages: this.pages,
       events: this.checkpoint?.events ?? 0,
       lastPublished: this.checkpoint?.lastPublished,

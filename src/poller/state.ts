@@ -124,3 +124,14 @@ export class ConnectorStatus {
     return { state: loop.state, reason: loop.reason, rateLimitedBy: loop.state === 'rate_limited' ? (loop.rateLimitedBy ?? 'okta') : undefined };
   }
 }
+
+/** What the operator does about each state: the README's state table, for `status` and `/status`. */
+export const WHAT_TO_DO: Readonly<Record<ConnectorState, string>> = {
+  connected: 'nothing',
+  backfilling: 'nothing: the history is being read',
+  rate_limited: "nothing; lower other integrations' use of the System Log API, or raise rateLimitShare",
+  unauthorized: 'create a new API token or fix the OAuth key, in its file: it is read again at once, no restart needed',
+  forbidden: "give the token's admin a role that views the System Log (Read-only, Report or Super admin); a service app needs okta.logs.read granted and an admin role",
+  unreachable: "check DNS, egress and proxy to the org's domain, and status.okta.com; nothing is lost meanwhile",
+  misconfigured: "fix the org's configuration (its domain); the reason names what Okta refused",
+};

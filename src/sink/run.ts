@@ -9,6 +9,7 @@ import { installIndexTemplate } from '../elasticsearch/template.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
 import { RetryAborted, untilAvailable, type RetryPolicy, type WaitingListener } from '../retry.js';
+import { consumerGroupLag, type PartitionLag } from '../kafka/consumer-lag.js';
 import { createTopics } from '../kafka/topics.js';
 import { ActivitySink, type SinkHandle } from './sink.js';
 import { SinkTelemetry } from './telemetry.js';
@@ -30,7 +31,7 @@ export async function startSink(options: {
   signal?: AbortSignal;
   /** Hears what the start waits for. */
   onWaiting?: WaitingListener;
-}): Promise<SinkHandle> {
+}): Promise<SinkHandle & { lag(): { partitions: PartitionLag[]; readAt: string | undefined } }> {
   const { config, kafka, logger, metrics } = options;
   const telemetry = new SinkTelemetry(logger, metrics);
   const waitOptions = { ...(options.signal ? { signal: options.signal } : {}), ...(options.onWaiting ? { onWaiting: options.onWaiting } : {}) };
@@ -103,22 +104,18 @@ export async function startSink(options: {
   });
   const admin = kafka.admin();
   let adminConnected = false;
+  /** The last lag read and when, for /status; empty until the first read succeeds. */
+  let lag: PartitionLag[] = [];
+  let lagReadAt: string | undefined;
   const refreshLag = async () => {
     try {
       if (!adminConnected) {
         await admin.connect();
         adminConnected = true;
       }
-      const [ends, committed] = await Promise.all([
-        admin.fetchTopicOffsets(config.kafka.topics.events),
-        admin.fetchOffsets({ groupId: config.kafka.consumerGroup, topics: [config.kafka.topics.events] }),
-      ]);
-      const offsets = new Map(committed[0]?.partitions.map((p) => [p.partition, p.offset]) ?? []);
-      for (const end of ends) {
-        const done = offsets.get(end.partition);
-        const start = done === undefined || done === '-1' ? BigInt(end.low) : BigInt(done);
-        telemetry.lag(config.kafka.topics.events, end.partition, Number(BigInt(end.high) - start));
-      }
+      lag = await consumerGroupLag(admin, config.kafka.consumerGroup, config.kafka.topics.events);
+      lagReadAt = new Date().toISOString();
+      for (const partition of lag) telemetry.lag(config.kafka.topics.events, partition.partition, partition.lag);
     } catch (err) {
       logger.debug({ err }, 'refreshing consumer lag failed');
     }
@@ -129,6 +126,7 @@ export async function startSink(options: {
   return {
     done: supervised,
     stats: () => handle.stats(),
+    lag: () => ({ partitions: lag, readAt: lagReadAt }),
     stop: async () => {
       stopping.abort();
       clearInterval(timer);

@@ -15,8 +15,8 @@ import { uniqueName } from '../support/wait.js';
  * CLI (dist/), in the ways it fails: an invalid configuration, servers that echo the request with
  * its credentials in their error (Okta, the OAuth token endpoint, the schema registry,
  * Elasticsearch; as JSON, as a text page, as an HTML page), Kafka and every server unreachable,
- * Kafka refusing SASL, and a crash. What is checked: stdout, stderr (log lines included), /metrics
- * and /readyz, for each canary as is, JSON-escaped, URL-encoded, base64, its first characters,
+ * Kafka refusing SASL, and a crash. What is checked: stdout, stderr (log lines included), /metrics,
+ * /readyz and /status, for each canary as is, JSON-escaped, URL-encoded, base64, its first characters,
  * and with its user name as `user:password` and its base64.
  *
  * A long-running command may not exit by itself in a failure (it waits for what is missing): it
@@ -29,7 +29,7 @@ interface Run {
   command: string;
   stdout: string;
   stderr: string;
-  /** What /metrics and /readyz served while the command ran ('' when it served nothing). */
+  /** What /metrics, /readyz and /status served while the command ran ('' when it served nothing). */
   served: string;
   code: number | null;
 }
@@ -80,13 +80,14 @@ async function runBuiltCli(args: string[], env: NodeJS.ProcessEnv, options: { un
   return run;
 }
 
-/** /metrics and /readyz, trying for a few seconds: the listener may open after the command started. */
+/** /metrics, /readyz and /status, trying for a few seconds: the listener may open after the command started. */
 async function readServed(port: number): Promise<string> {
   for (let attempt = 0; attempt < 20; attempt += 1) {
     try {
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
       const readyz = await (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5000) })).text();
-      return `${metrics}\n${readyz}`;
+      const status = await (await fetch(`http://127.0.0.1:${port}/status`, { signal: AbortSignal.timeout(5000) })).text();
+      return `${metrics}\n${readyz}\n${status}`;
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -164,7 +165,7 @@ describe('no secret reaches any output', () => {
       },
     });
     const canaries = [...setup.canaries, esUrl, registryUrl];
-    const commands = [['config'], ['check'], ['poll'], ['sink'], ['run'], ['import', importFile(), '--org', setup.org]];
+    const commands = [['config'], ['check'], ['status'], ['poll'], ['sink'], ['run'], ['import', importFile(), '--org', setup.org]];
     const runs = await Promise.all(commands.map((args) => runBuiltCli([...args, '--config', setup.file], setup.env)));
     for (const run of runs) {
       expect(run.code, `${run.command}: ${run.stderr}`).toBe(2);
@@ -201,7 +202,13 @@ describe('no secret reaches any output', () => {
           expect(run.stdout).toMatch(/FAIL {2}schema registry/);
           expect(run.stdout).toMatch(/FAIL {2}elasticsearch: reachable/);
         }
-        expect(leaksByCommand(runs, [...withApiKey.canaries, ...withPassword.canaries])).toEqual({});
+        // status asks Elasticsearch too, and reports what it answered.
+        const statuses = await Promise.all([withApiKey, withPassword].map((setup) => runBuiltCli(['status', '--config', setup.file], setup.env)));
+        for (const run of statuses) {
+          expect(run.code, run.stderr).toBe(4);
+          expect(run.stdout).toMatch(/^Elasticsearch: unreachable/m);
+        }
+        expect(leaksByCommand([...runs, ...statuses], [...withApiKey.canaries, ...withPassword.canaries])).toEqual({});
       } finally {
         await server.close();
       }
@@ -241,6 +248,8 @@ describe('no secret reaches any output', () => {
     const runs = await Promise.all([
       runBuiltCli(['check', '--config', unreachable.file], unreachable.env),
       runBuiltCli(['check', '--config', refusing.file], refusing.env),
+      runBuiltCli(['status', '--config', unreachable.file], unreachable.env),
+      runBuiltCli(['status', '--config', refusing.file], refusing.env),
       runBuiltCli(['poll', '--config', unreachable.file], unreachable.env, { until, metricsPort: ports[0] }),
       runBuiltCli(['sink', '--config', unreachable.file], unreachable.env, { until, metricsPort: ports[1] }),
       runBuiltCli(['run', '--config', refusing.file], refusing.env, { until, metricsPort: ports[2] }),
@@ -248,6 +257,7 @@ describe('no secret reaches any output', () => {
     ]);
     expect(runs[0]?.stdout).toMatch(/FAIL {2}kafka: brokers/);
     expect(runs[1]?.stdout).toMatch(/FAIL {2}kafka: brokers/);
+    for (const run of runs.slice(2, 4)) expect(run.stderr, run.command).toMatch(/^okta-forwarder: reading the status from Kafka/);
     expect(leaksByCommand(runs, [...unreachable.canaries, ...refusing.canaries])).toEqual({});
   });
 

@@ -1,6 +1,8 @@
 import type { BackfillProgress } from '../../poller/progress.js';
 import { startPollers, type RunningPollers } from '../../poller/run.js';
 import { WORKING_STATES, type ConnectorState } from '../../poller/state.js';
+import { thisProcess } from '../../kafka/poller-group.js';
+import { orgStatusFromPoller } from '../../status/report.js';
 import { loadConfigWithOrgs, type CommandContext } from '../context.js';
 import { runService, type Service, type ServiceDeps } from '../service.js';
 import { bar, formatCount, formatDuration, StatusLine } from '../terminal.js';
@@ -40,6 +42,17 @@ export async function startPollService(deps: ServiceDeps): Promise<Service & { p
       const waiting = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
       const ready = Object.values(states).every((state) => WORKING_STATES.has(state as ConnectorState)) && Object.keys(waiting).length === 0;
       return { ready, detail: { connectors: states, ...(Object.keys(waiting).length > 0 ? { waitingFor: waiting } : {}) } };
+    },
+    status: () => {
+      const nowMs = Date.now();
+      const owner = thisProcess();
+      const shares = new Map(deps.config.okta.orgs.map((org) => [org.id, org.rateLimitShare]));
+      // The handles at this moment: the orgs this process holds change as the poller group rebalances.
+      const orgs = [...pollers.handles.values()].map((handle) => {
+        const stats = handle.stats();
+        return orgStatusFromPoller(stats, { owner, rateLimitShare: shares.get(stats.org) ?? 0, nowMs });
+      });
+      return { orgs };
     },
   };
 }

@@ -20,6 +20,7 @@ export async function runCommand(context: CommandContext): Promise<number> {
         const waitingFor = { ...(p.detail.waitingFor as object | undefined), ...(s.detail.waitingFor as object | undefined) };
         return { ready: p.ready && s.ready, detail: { ...p.detail, ...s.detail, ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}) } };
       },
+      status: () => ({ ...poll.status?.(), ...sink.status?.() }),
     };
   });
 }

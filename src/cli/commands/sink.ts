@@ -1,5 +1,6 @@
 import { loadConfig } from '../../config/index.js';
 import { startSink } from '../../sink/run.js';
+import { DEFAULT_MAX_LAG, elasticsearchFromSink, sinkStatus } from '../../status/report.js';
 import type { CommandContext } from '../context.js';
 import { runService, type Service, type ServiceDeps } from '../service.js';
 
@@ -21,6 +22,12 @@ export async function startSinkService(deps: ServiceDeps, keepRaw: boolean): Pro
         ...(stats.waitingForSchemaRegistry ? { 'the schema registry': 'looking up the schema of a record: retrying' } : {}),
       };
       return { ready: Object.keys(waitingFor).length === 0, detail: { sink: stats, ...(Object.keys(waitingFor).length > 0 ? { waitingFor } : {}) } };
+    },
+    status: () => {
+      const stats = sink.stats();
+      const { partitions, readAt } = sink.lag();
+      const lag = sinkStatus({ group: deps.config.kafka.consumerGroup, groupState: undefined, members: undefined, partitions, readAt, maxLag: DEFAULT_MAX_LAG });
+      return { sink: { ...lag, indexed: stats.indexed, deadLettered: stats.deadLettered }, elasticsearch: elasticsearchFromSink(stats) };
     },
   };
 }
