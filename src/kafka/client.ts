@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import { readSecret, type ForwarderConfig } from '../config/index.js';
+import { readSecret, readTlsFile, type ForwarderConfig } from '../config/index.js';
+import { kafkaConnectionProblem, problemMessage, summarizeCertificate, type KafkaConnectionSetup } from '../connection-problems.js';
+import { ForwarderError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** KafkaJS options from the forwarder's configuration: brokers, TLS, SASL (password read from its file or variable). */
@@ -9,8 +10,8 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
   const ssl = tls.enabled
     ? {
         rejectUnauthorized: tls.rejectUnauthorized,
-        ...(tls.caFile ? { ca: [readFileSync(tls.caFile, 'utf8')] } : {}),
-        ...(tls.certFile ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } : {}),
+        ...(tls.caFile ? { ca: [readTlsFile('kafka.tls.caFile', tls.caFile)] } : {}),
+        ...(tls.certFile ? { cert: readTlsFile('kafka.tls.certFile', tls.certFile), key: readTlsFile('kafka.tls.keyFile', tls.keyFile) } : {}),
       }
     : false;
   let saslOptions: SASLOptions | undefined;
@@ -52,14 +53,38 @@ export function createKafka(kafka: ForwarderConfig['kafka'], logger?: Logger): K
   return new Kafka(kafkaClientConfig(kafka, logger));
 }
 
+/** What explaining a failed connection needs to know of the configuration (and the client certificate, read from its file now). */
+export function kafkaConnectionSetup(kafka: ForwarderConfig['kafka']): KafkaConnectionSetup {
+  return {
+    brokers: kafka.brokers,
+    tls: { enabled: kafka.tls.enabled, caFile: kafka.tls.caFile, certFile: kafka.tls.certFile },
+    clientCertificate: kafka.tls.enabled ? summarizeCertificate(kafka.tls.certFile) : undefined,
+    sasl: { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, passwordFile: kafka.sasl.passwordFile },
+  };
+}
+
+/**
+ * A failed connection to the brokers as the forwarder reports it: what failed (TLS, the SASL
+ * login, reaching them) and what to change, retriable (an operator may be fixing it).
+ */
+export function kafkaConnectionError(err: unknown, kafka: ForwarderConfig['kafka'], what = 'connecting to Kafka'): ForwarderError {
+  if (err instanceof ForwarderError) return err;
+  const problem = kafkaConnectionProblem(err, kafkaConnectionSetup(kafka));
+  return new ForwarderError('OF_KAFKA_CONNECTION', problemMessage(what, problem), { retriable: true, cause: err });
+}
+
 const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
+
+const RETRIED_BY_KAFKAJS_OR_FORWARDER = /^(Response |Connection error|Failed to connect|SASL )/;
 
 /** Routes KafkaJS's own log lines into the forwarder's logger (and so through its redaction). */
 function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
+      // KafkaJS attaches the stack of a failed connection: where Node noticed it, nothing an
+      // operator acts on, and a stack trace in the log reads like a crash. The message says it all.
+      const { message, stack: _stack, ...extra } = log;
       // KafkaJS warns that a transactional producer with limited retries "may invalidate EoS
       // guarantees": re-sending a batch under sequence numbers the broker has already seen, in a
       // later transaction, makes the broker drop it as a duplicate. The forwarder never does: after
@@ -67,8 +92,9 @@ function kafkaLogCreator(logger: Logger) {
       // reads the checkpoint back (src/kafka/publisher.ts). The warning does not apply.
       if (message === IDEMPOTENT_RETRIES_WARNING) return child.debug(extra, message);
       // KafkaJS logs every broker error response at ERROR, also the ones it retries itself
-      // (a coordinator loading, a transaction still completing): those are warnings.
-      if (level <= logLevel.ERROR && !message.startsWith('Response ')) child.error(extra, message);
+      // (a coordinator loading, a transaction still completing): those are warnings. So are failed
+      // connections and logins, which the forwarder waits out and explains in its own line.
+      if (level <= logLevel.ERROR && !RETRIED_BY_KAFKAJS_OR_FORWARDER.test(message)) child.error(extra, message);
       else if (level <= logLevel.ERROR) child.warn(extra, message);
       else if (level === logLevel.WARN) child.warn(extra, message);
       else if (level === logLevel.INFO) child.info(extra, message);
