@@ -52,6 +52,8 @@ const TLS_PATTERNS: ReadonlyArray<[TlsProblemKind, RegExp]> = [
 interface ErrorLink {
   name: string;
   code: string;
+  /** KafkaJS's protocol error type, such as ILLEGAL_SASL_STATE. */
+  type: string;
   message: string;
 }
 
@@ -60,11 +62,16 @@ function errorChain(err: unknown): ErrorLink[] {
   const links: ErrorLink[] = [];
   let current: unknown = err;
   while (current !== null && typeof current === 'object' && links.length < 8) {
-    const error = current as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; originalError?: unknown };
-    links.push({ name: String(error.name ?? ''), code: typeof error.code === 'string' ? error.code : '', message: String(error.message ?? '') });
+    const error = current as { name?: unknown; code?: unknown; type?: unknown; message?: unknown; cause?: unknown; originalError?: unknown };
+    links.push({
+      name: String(error.name ?? ''),
+      code: typeof error.code === 'string' ? error.code : '',
+      type: typeof error.type === 'string' ? error.type : '',
+      message: String(error.message ?? ''),
+    });
     current = error.cause ?? error.originalError;
   }
-  if (links.length === 0) links.push({ name: '', code: '', message: String(err) });
+  if (links.length === 0) links.push({ name: '', code: '', type: '', message: String(err) });
   return links;
 }
 
@@ -182,6 +189,12 @@ export function kafkaConnectionProblem(err: unknown, setup: KafkaConnectionSetup
     };
   }
   const brokers = setup.brokers.join(', ');
+  if (chain.some((link) => link.type === 'ILLEGAL_SASL_STATE')) {
+    return {
+      part: 'connection',
+      detail: `${brokers} do not take a SASL login on this listener (kafka.sasl.mechanism is ${setup.sasl.mechanism}): connect to the brokers' SASL listener, or set kafka.sasl.mechanism to none`,
+    };
+  }
   if (chain.some((link) => link.name === 'KafkaJSConnectionClosedError' || /Closed connection/.test(link.message))) {
     return {
       part: 'connection',

@@ -199,7 +199,7 @@ describe('no secret reaches any output', () => {
           expect(run.stdout, run.stdout).toContain(REFLECTION_MARKER);
           expect(run.stdout).toMatch(/FAIL {2}okta authtokenfile: authentication/);
           expect(run.stdout).toMatch(/FAIL {2}schema registry/);
-          expect(run.stdout).toMatch(/FAIL {2}elasticsearch: reachable/);
+          expect(run.stdout).toMatch(/FAIL {2}elasticsearch: authentication/);
         }
         expect(leaksByCommand(runs, [...withApiKey.canaries, ...withPassword.canaries])).toEqual({});
       } finally {
