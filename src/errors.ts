@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   'OF_SCHEMA_REGISTRY_INCOMPATIBLE',
   'OF_SCHEMA_REGISTRY_REFUSED',
   // Kafka.
+  'OF_KAFKA_CONNECTION',
   'OF_KAFKA_TOPIC',
   'OF_KAFKA_PUBLISH',
   'OF_KAFKA_FENCED',
@@ -42,6 +43,7 @@ export const ERROR_CODES = [
   // The sink.
   'OF_NORMALIZE',
   'OF_ELASTICSEARCH',
+  'OF_ELASTICSEARCH_CONNECTION',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -42,6 +42,19 @@ export function readSecret(source: { value?: string; file?: string; username?: s
 }
 
 /**
+ * A PEM file a TLS setting names (a CA, a certificate, a private key), read when a client is made:
+ * a missing or unreadable file is an error that names the setting; the content (a key is a
+ * secret) is never quoted.
+ */
+export function readTlsFile(setting: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ForwarderError('OF_CONFIG_UNREADABLE', `reading ${setting} ${file}: ${(err as NodeJS.ErrnoException).code ?? 'failed'}`, { cause: err });
+  }
+}
+
+/**
  * Registers every secret a configuration holds or points to, from its values before validation
  * (a validation message may quote any value): the values of `sensitive` settings, the content of
  * the files named by `secretFile` settings (relative to `baseDir`), the variables named by

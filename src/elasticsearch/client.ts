@@ -1,7 +1,8 @@
 import { Buffer } from 'node:buffer';
-import { readFileSync } from 'node:fs';
 import { Client, errors, Transport, type ClientOptions } from '@elastic/elasticsearch';
-import { readSecret, type ForwarderConfig } from '../config/index.js';
+import { readSecret, readTlsFile, type ForwarderConfig } from '../config/index.js';
+import { elasticsearchConnectionProblem, problemMessage } from '../connection-problems.js';
+import { ForwarderError } from '../errors.js';
 import { registerSecret } from '../logging/secrets.js';
 
 type ElasticsearchConfig = ForwarderConfig['elasticsearch'];
@@ -20,7 +21,7 @@ export function elasticsearchClientOptions(es: ElasticsearchConfig): ClientOptio
   return {
     nodes: es.nodes,
     ...(clientAuth ? { auth: clientAuth } : {}),
-    tls: { rejectUnauthorized: es.tls.rejectUnauthorized, ...(es.tls.caFile ? { ca: readFileSync(es.tls.caFile, 'utf8') } : {}) },
+    tls: { rejectUnauthorized: es.tls.rejectUnauthorized, ...(es.tls.caFile ? { ca: readTlsFile('elasticsearch.tls.caFile', es.tls.caFile) } : {}) },
   };
 }
 
@@ -83,4 +84,19 @@ function reauthenticatingTransport(credentials: ElasticsearchCredentials): typeo
 /** `overrides` for callers with retries of their own (the sink sets maxRetries 0). */
 export function createElasticsearchClient(es: ElasticsearchConfig, overrides: Partial<ClientOptions> = {}): Client {
   return new Client({ ...elasticsearchClientOptions(es), Transport: reauthenticatingTransport(new ElasticsearchCredentials(es.auth)), ...overrides });
+}
+
+/**
+ * A request that failed for its connection or its credentials (TLS, a 401), as the forwarder
+ * reports it: what failed and what to change, retriable (an operator may be fixing it). Other
+ * failures are the caller's to explain: undefined.
+ */
+export function elasticsearchConnectionError(err: unknown, es: ElasticsearchConfig, what: string): ForwarderError | undefined {
+  const problem = elasticsearchConnectionProblem(err, {
+    nodes: es.nodes,
+    caFile: es.tls.caFile,
+    auth: { username: es.auth.username, passwordFile: es.auth.passwordFile, apiKey: es.auth.apiKey !== '' || es.auth.apiKeyFile !== '' },
+  });
+  if (!problem) return undefined;
+  return new ForwarderError('OF_ELASTICSEARCH_CONNECTION', problemMessage(what, problem), { retriable: true, cause: err });
 }

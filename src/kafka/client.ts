@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
-import { readSecret, type ForwarderConfig } from '../config/index.js';
+import { readSecret, readTlsFile, type ForwarderConfig } from '../config/index.js';
+import { kafkaConnectionProblem, problemMessage, summarizeCertificate, type KafkaConnectionSetup } from '../connection-problems.js';
+import { ForwarderError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** KafkaJS options from the forwarder's configuration: brokers, TLS, SASL (password read from its file or variable). */
@@ -9,8 +10,8 @@ export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logg
   const ssl = tls.enabled
     ? {
         rejectUnauthorized: tls.rejectUnauthorized,
-        ...(tls.caFile ? { ca: [readFileSync(tls.caFile, 'utf8')] } : {}),
-        ...(tls.certFile ? { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } : {}),
+        ...(tls.caFile ? { ca: [readTlsFile('kafka.tls.caFile', tls.caFile)] } : {}),
+        ...(tls.certFile ? { cert: readTlsFile('kafka.tls.certFile', tls.certFile), key: readTlsFile('kafka.tls.keyFile', tls.keyFile) } : {}),
       }
     : false;
   let saslOptions: SASLOptions | undefined;
@@ -52,6 +53,26 @@ export function createKafka(kafka: ForwarderConfig['kafka'], logger?: Logger): K
   return new Kafka(kafkaClientConfig(kafka, logger));
 }
 
+/** What explaining a failed connection needs to know of the configuration (and the client certificate, read from its file now). */
+export function kafkaConnectionSetup(kafka: ForwarderConfig['kafka']): KafkaConnectionSetup {
+  return {
+    brokers: kafka.brokers,
+    tls: { enabled: kafka.tls.enabled, caFile: kafka.tls.caFile, certFile: kafka.tls.certFile },
+    clientCertificate: kafka.tls.enabled ? summarizeCertificate(kafka.tls.certFile) : undefined,
+    sasl: { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, passwordFile: kafka.sasl.passwordFile },
+  };
+}
+
+/**
+ * A failed connection to the brokers as the forwarder reports it: what failed (TLS, the SASL
+ * login, reaching them) and what to change, retriable (an operator may be fixing it).
+ */
+export function kafkaConnectionError(err: unknown, kafka: ForwarderConfig['kafka'], what = 'connecting to Kafka'): ForwarderError {
+  if (err instanceof ForwarderError) return err;
+  const problem = kafkaConnectionProblem(err, kafkaConnectionSetup(kafka));
+  return new ForwarderError('OF_KAFKA_CONNECTION', problemMessage(what, problem), { retriable: true, cause: err });
+}
+
 const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer may invalidate EoS guarantees';
 
 /**
@@ -60,6 +81,8 @@ const IDEMPOTENT_RETRIES_WARNING = 'Limiting retries for the idempotent producer
  * every commit, and when a restarted poller's producer aborts its predecessor's transaction);
  * a coordinator still loading its state after a broker start.
  */
+const RETRIED_BY_KAFKAJS_OR_FORWARDER = /^(Response |Failed to send messages: |Connection error|Failed to connect|SASL )/;
+
 const EXPECTED_BROKER_WAITS = ['another concurrent operation on the same transaction', 'The coordinator is loading'];
 
 /**
@@ -76,10 +99,9 @@ function kafkaLogLevel(level: logLevel, message: string, extra: Record<string, u
   // reads the checkpoint back (src/kafka/publisher.ts). The warning does not apply.
   if (message === IDEMPOTENT_RETRIES_WARNING) return 'debug';
   if (level <= logLevel.WARN && EXPECTED_BROKER_WAITS.some((wait) => text.includes(wait))) return 'debug';
-  if (level <= logLevel.ERROR) {
-    // Broker error responses ("Response ...") and the sends KafkaJS retries ("Failed to send messages: ...").
-    return message.startsWith('Response ') || message.startsWith('Failed to send messages: ') ? 'warn' : 'error';
-  }
+  // Broker error responses and the sends KafkaJS retries itself, failed connections and logins,
+  // which the forwarder waits out and explains in its own line: warnings, not errors.
+  if (level <= logLevel.ERROR) return RETRIED_BY_KAFKAJS_OR_FORWARDER.test(message) ? 'warn' : 'error';
   if (level === logLevel.WARN) return 'warn';
   if (level === logLevel.INFO) return 'info';
   return 'debug';
@@ -90,7 +112,9 @@ function kafkaLogCreator(logger: Logger) {
   const child = logger.child({ component: 'kafkajs' });
   return () =>
     ({ level, log }: LogEntry) => {
-      const { message, ...extra } = log;
+      // KafkaJS attaches the stack of a failed connection: where Node noticed it, nothing an
+      // operator acts on, and a stack trace in the log reads like a crash. The message says it all.
+      const { message, stack: _stack, ...extra } = log;
       child[kafkaLogLevel(level, message, extra)](extra, message);
     };
 }

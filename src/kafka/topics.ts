@@ -2,6 +2,7 @@ import type { Admin, ITopicConfig, Kafka } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
 import type { ForwarderConfig } from '../config/index.js';
 import { ForwarderError } from '../errors.js';
+import { kafkaConnectionError } from './client.js';
 import { pollersTopicSpec } from './poller-group.js';
 
 /**
@@ -60,7 +61,9 @@ export async function ensureTopics(admin: Admin, kafka: ForwarderConfig['kafka']
 /** Creates the topics that do not exist yet (another process may be creating them too). */
 export async function createTopics(kafka: Kafka, config: ForwarderConfig, logger: Logger): Promise<void> {
   const admin = kafka.admin();
-  await admin.connect();
+  await admin.connect().catch((err: unknown) => {
+    throw kafkaConnectionError(err, config.kafka);
+  });
   try {
     const created = await ensureTopics(admin, config.kafka);
     if (created.length > 0) logger.info({ topics: created }, 'created Kafka topics');

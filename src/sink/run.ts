@@ -4,7 +4,7 @@ import { ConfluentSchemaCache } from '../avro/confluent-schemas.js';
 import { createOktaEventCodec } from '../avro/index.js';
 import { createSchemaRegistryClient } from '../avro/schema-registry.js';
 import type { ForwarderConfig } from '../config/index.js';
-import { createElasticsearchClient } from '../elasticsearch/client.js';
+import { createElasticsearchClient, elasticsearchConnectionError } from '../elasticsearch/client.js';
 import { installIndexTemplate } from '../elasticsearch/template.js';
 import type { Logger } from '../logging/logger.js';
 import type { Metrics } from '../metrics/registry.js';
@@ -51,7 +51,8 @@ export async function startSink(options: {
         // The next attempt reads the credentials again: an operator may be fixing them.
         await client.close().catch(() => undefined);
         client = undefined;
-        throw err;
+        // A refused certificate or password says which setting to fix (/readyz shows it).
+        throw elasticsearchConnectionError(err, config.elasticsearch, 'connecting to Elasticsearch') ?? err;
       }
     },
     waitOptions,

@@ -4,6 +4,19 @@ export type Provider = 'environment' | 'containers' | 'local';
 export interface KafkaEndpoint {
   provider: Provider;
   brokers: string[];
+  /** The secure stack's brokers: SASL_SSL with SCRAM-SHA-512, trusting the stack's CA. */
+  security?: KafkaSecurity;
+}
+
+export interface KafkaSecurity {
+  caFile: string;
+  mechanism: 'scram-sha-512';
+  username: string;
+  password: string;
+  /** The listener that also requires a client certificate, and the stack's client certificate. */
+  mtlsBrokers: string[];
+  clientCertFile: string;
+  clientKeyFile: string;
 }
 
 export interface ElasticsearchEndpoint {
@@ -12,6 +25,8 @@ export interface ElasticsearchEndpoint {
   /** Empty when the cluster needs no authentication. */
   username: string;
   password: string;
+  /** The CA of an https URL's certificate, when it is not one the system trusts (the secure stack's). */
+  caFile?: string;
 }
 
 export interface PrometheusEndpoint {

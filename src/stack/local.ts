@@ -3,10 +3,11 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import type { ElasticsearchEndpoint, KafkaEndpoint, PrometheusEndpoint } from './endpoints.js';
+import { stackCertificates } from './certificates.js';
+import type { ElasticsearchEndpoint, KafkaEndpoint, KafkaSecurity, PrometheusEndpoint } from './endpoints.js';
 import { isRoot, run, startDetached, UNPRIVILEGED, type Report } from './processes.js';
 import { requireJava, requireMaven, requirePrometheus } from './prerequisites.js';
-import { PROJECT_ROOT, type ServiceName, type StackSettings } from './settings.js';
+import { PROJECT_ROOT, type SecureStackSettings, type ServiceName, type StackSettings } from './settings.js';
 
 /**
  * The stack's services as plain processes on this machine's JDK, for machines without a Docker
@@ -36,8 +37,12 @@ const MAVEN_FLAGS = ['-B', '--no-transfer-progress', '-q'];
 
 export const localKafka: LocalService<KafkaEndpoint> = {
   name: 'kafka',
-  ports: (s) => [s.kafkaPort, s.kafkaControllerPort],
-  endpoint: (s) => ({ provider: 'local', brokers: [`127.0.0.1:${s.kafkaPort}`] }),
+  ports: (s) => [s.kafkaPort, s.kafkaControllerPort, ...(s.secure ? [s.secure.kafkaMtlsPort, s.secure.kafkaInternalPort] : [])],
+  endpoint: (s) => ({
+    provider: 'local',
+    brokers: [`127.0.0.1:${s.kafkaPort}`],
+    ...(s.secure ? { security: kafkaSecurity(s, s.secure) } : {}),
+  }),
   async start(s, report) {
     const javaHome = requireJava();
     requireMaven();
@@ -46,13 +51,15 @@ export const localKafka: LocalService<KafkaEndpoint> = {
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir, { recursive: true });
     const properties = join(dir, 'server.properties');
-    writeFileSync(properties, kafkaServerProperties(s, dataDir));
+    writeFileSync(properties, kafkaServerProperties(s, dataDir) + (s.secure ? secureKafkaProperties(s, s.secure, dir) : ''));
     const java = join(javaHome, 'bin', 'java');
     const classpath = `${libs}/*`;
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       report('kafka: formatting KRaft storage');
       const clusterId = run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'random-uuid'], 'creating a Kafka cluster id').trim().split('\n').pop() ?? '';
-      run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], 'formatting Kafka storage');
+      // SCRAM credentials live in the cluster's metadata: the secure stack's user is created with it.
+      const scram = s.secure ? ['--add-scram', `SCRAM-SHA-512=[name=${s.secure.kafkaUsername},password=${s.secure.kafkaPassword}]`] : [];
+      run(java, ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties, ...scram], 'formatting Kafka storage');
     }
     return startDetached({
       command: java,
@@ -87,11 +94,8 @@ function kafkaServerProperties(s: StackSettings, dataDir: string): string {
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@127.0.0.1:${s.kafkaControllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort},CONTROLLER://127.0.0.1:${s.kafkaControllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort}`,
+    ...(s.secure ? [] : kafkaPlainListeners(s)),
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${dataDir}`,
     'num.partitions=3',
     'auto.create.topics.enable=false',
@@ -103,6 +107,63 @@ function kafkaServerProperties(s: StackSettings, dataDir: string): string {
     'group.initial.rebalance.delay.ms=0',
     '',
   ].join('\n');
+}
+
+function kafkaPlainListeners(s: StackSettings): string[] {
+  return [
+    `listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort},CONTROLLER://127.0.0.1:${s.kafkaControllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${s.kafkaPort}`,
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+  ];
+}
+
+/**
+ * The secure broker's listeners: SASL_SSL with SCRAM-SHA-512 for clients, MTLS the same and a
+ * client certificate required too; the broker's own traffic (INTERNAL, CONTROLLER) stays plain
+ * text on loopback. PEM key and trust stores: no keytool step. No authorizer: a user that
+ * authenticates may do anything, as the tests' clients must.
+ */
+function secureKafkaProperties(s: StackSettings, secure: SecureStackSettings, dir: string): string {
+  const certificates = stackCertificates(certificatesDir(s));
+  // Kafka's PEM key store is one file: the private key and its certificate chain.
+  const keystore = join(dir, 'server-keystore.pem');
+  writeFileSync(keystore, `${readFileSync(certificates.serverKeyFile, 'utf8')}${readFileSync(certificates.serverCertFile, 'utf8')}`, { mode: 0o600 });
+  const scramJaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  return [
+    `listeners=SASL_SSL://127.0.0.1:${s.kafkaPort},MTLS://127.0.0.1:${secure.kafkaMtlsPort},INTERNAL://127.0.0.1:${secure.kafkaInternalPort},CONTROLLER://127.0.0.1:${s.kafkaControllerPort}`,
+    `advertised.listeners=SASL_SSL://127.0.0.1:${s.kafkaPort},MTLS://127.0.0.1:${secure.kafkaMtlsPort},INTERNAL://127.0.0.1:${secure.kafkaInternalPort}`,
+    'listener.security.protocol.map=SASL_SSL:SASL_SSL,MTLS:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=INTERNAL',
+    'sasl.enabled.mechanisms=SCRAM-SHA-512',
+    `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${scramJaas}`,
+    `listener.name.mtls.scram-sha-512.sasl.jaas.config=${scramJaas}`,
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${keystore}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${certificates.caFile}`,
+    'ssl.client.auth=none',
+    'listener.name.mtls.ssl.client.auth=required',
+    '',
+  ].join('\n');
+}
+
+function kafkaSecurity(s: StackSettings, secure: SecureStackSettings): KafkaSecurity {
+  const certificates = stackCertificates(certificatesDir(s));
+  return {
+    caFile: certificates.caFile,
+    mechanism: 'scram-sha-512',
+    username: secure.kafkaUsername,
+    password: secure.kafkaPassword,
+    mtlsBrokers: [`127.0.0.1:${secure.kafkaMtlsPort}`],
+    clientCertFile: certificates.clientCertFile,
+    clientKeyFile: certificates.clientKeyFile,
+  };
+}
+
+/** The secure stack's CA and certificates, made on its first start. */
+export function certificatesDir(s: StackSettings): string {
+  return join(s.stateDir, 'certs');
 }
 
 /** Resolves kafka_2.13 and its runtime dependencies with Maven into the cache, once per version. */
@@ -138,13 +199,20 @@ function kafkaLibs(s: StackSettings, report: Report): string {
 export const localElasticsearch: LocalService<ElasticsearchEndpoint> = {
   name: 'elasticsearch',
   ports: (s) => [s.elasticsearchPort, s.elasticsearchTransportPort],
-  endpoint: (s) => ({ provider: 'local', url: `http://127.0.0.1:${s.elasticsearchPort}`, username: 'elastic', password: s.elasticPassword }),
+  endpoint: (s) => ({
+    provider: 'local',
+    url: `${s.secure ? 'https' : 'http'}://127.0.0.1:${s.elasticsearchPort}`,
+    username: 'elastic',
+    password: s.elasticPassword,
+    ...(s.secure ? { caFile: stackCertificates(certificatesDir(s)).caFile } : {}),
+  }),
   async start(s, report) {
     const javaHome = requireJava();
     requireMaven();
     const root = elasticsearchRoot(s);
     const home = elasticsearchHome(s, root, report);
     const config = join(home, 'config');
+    if (s.secure) copyHttpCertificates(s, config);
     writeFileSync(join(config, 'elasticsearch.yml'), elasticsearchYml(s, root));
     mkdirSync(join(config, 'jvm.options.d'), { recursive: true });
     // A bounded heap: the machine also runs Kafka, the forwarder and the tests.
@@ -229,10 +297,23 @@ function elasticsearchHome(s: StackSettings, root: string, report: Report): stri
   return home;
 }
 
+/** Elasticsearch reads only files in its configuration folder: the HTTP certificate goes there. */
+function copyHttpCertificates(s: StackSettings, config: string): void {
+  const certificates = stackCertificates(certificatesDir(s));
+  mkdirSync(join(config, 'certs'), { recursive: true });
+  for (const [from, to] of [
+    [certificates.caFile, 'ca.pem'],
+    [certificates.serverCertFile, 'http.pem'],
+    [certificates.serverKeyFile, 'http-key.pem'],
+  ] as const) {
+    writeFileSync(join(config, 'certs', to), readFileSync(from));
+  }
+}
+
 /**
- * Single node on loopback, security on with basic auth over plain HTTP (the integ-test zip has
- * x-pack-security; TLS would need certificates for no gain on loopback). Disk watermarks are off
- * so a nearly full disk does not turn test indices read-only.
+ * Single node on loopback, security on with basic auth (the integ-test zip has x-pack-security),
+ * over plain HTTP, or over HTTPS with the stack's certificate in the secure stack. Disk watermarks
+ * are off so a nearly full disk does not turn test indices read-only.
  */
 function elasticsearchYml(s: StackSettings, root: string): string {
   return [
@@ -245,7 +326,14 @@ function elasticsearchYml(s: StackSettings, root: string): string {
     `path.data: ${join(root, 'data')}`,
     `path.logs: ${join(root, 'logs')}`,
     'xpack.security.enabled: true',
-    'xpack.security.http.ssl.enabled: false',
+    ...(s.secure
+      ? [
+          'xpack.security.http.ssl.enabled: true',
+          'xpack.security.http.ssl.certificate: certs/http.pem',
+          'xpack.security.http.ssl.key: certs/http-key.pem',
+          'xpack.security.http.ssl.certificate_authorities: certs/ca.pem',
+        ]
+      : ['xpack.security.http.ssl.enabled: false']),
     'xpack.security.transport.ssl.enabled: false',
     'cluster.routing.allocation.disk.threshold_enabled: false',
     'action.destructive_requires_name: false',

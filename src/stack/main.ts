@@ -4,7 +4,7 @@ import { ForwarderError } from '../errors.js';
 import { SERVICES, stackSettings, type ServiceName } from './settings.js';
 import { down, purgeable, readEndpoints, status, up } from './stack.js';
 
-const USAGE = `Usage: npm run stack -- <command> [service...]
+const USAGE = `Usage: npm run stack -- <command> [--secure] [service...]
 
 Commands:
   up       start (or reuse) the services and wait until each is ready
@@ -13,6 +13,10 @@ Commands:
   env      print the endpoints as shell exports: eval "$(npm run -s stack -- env)"
 
 Services: ${SERVICES.join(', ')} (default: all)
+
+--secure  the secure stack, beside the plain one (.stack-secure, ports 29xxx): Kafka over
+          SASL_SSL with SCRAM-SHA-512 (and a listener that also requires a client
+          certificate), Elasticsearch over HTTPS, certificates from the stack's own CA
 `;
 
 const report = (line: string) => process.stderr.write(`stack: ${line}\n`);
@@ -21,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { purge: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { purge: { type: 'boolean' }, secure: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   const [command, ...names] = positionals;
   if (values.help || command === undefined) {
@@ -34,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const services = names.length > 0 ? (names as ServiceName[]) : [...SERVICES];
-  const settings = stackSettings();
+  const settings = stackSettings(process.env, { secure: values.secure === true });
   switch (command) {
     case 'up': {
       const t0 = Date.now();
@@ -64,10 +68,19 @@ async function main(argv: string[]): Promise<number> {
     case 'env': {
       const endpoints = readEndpoints(settings);
       if (endpoints.kafka) process.stdout.write(`export KAFKA_BROKERS=${endpoints.kafka.brokers.join(',')}\n`);
+      const security = endpoints.kafka?.security;
+      if (security) {
+        process.stdout.write(`export KAFKA_TLS=true\nexport KAFKA_SASL_MECHANISM=${security.mechanism}\n`);
+        process.stdout.write(`export KAFKA_SASL_USERNAME=${security.username}\nexport KAFKA_SASL_PASSWORD=${security.password}\n`);
+        // Files have no environment variables: they go in the configuration file.
+        process.stdout.write(`# kafka.tls.caFile: ${security.caFile}\n`);
+        process.stdout.write(`# mutual TLS: brokers ${security.mtlsBrokers.join(',')}, kafka.tls.certFile ${security.clientCertFile}, kafka.tls.keyFile ${security.clientKeyFile}\n`);
+      }
       if (endpoints.elasticsearch) {
         process.stdout.write(`export ELASTICSEARCH_URL=${endpoints.elasticsearch.url}\n`);
         process.stdout.write(`export ELASTICSEARCH_USERNAME=${endpoints.elasticsearch.username}\n`);
         process.stdout.write(`export ELASTICSEARCH_PASSWORD=${endpoints.elasticsearch.password}\n`);
+        if (endpoints.elasticsearch.caFile) process.stdout.write(`# elasticsearch.tls.caFile: ${endpoints.elasticsearch.caFile}\n`);
       }
       if (endpoints.prometheus) process.stdout.write(`export PROMETHEUS_URL=${endpoints.prometheus.url}\n`);
       return 0;

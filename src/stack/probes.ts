@@ -1,17 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { Client } from '@elastic/elasticsearch';
 import { Kafka, logLevel } from 'kafkajs';
 import { request } from 'undici';
-import type { ElasticsearchEndpoint } from './endpoints.js';
+import type { ElasticsearchEndpoint, KafkaEndpoint } from './endpoints.js';
 
 /**
  * Readiness as a client sees it: Kafka answers a metadata request, Elasticsearch reports cluster
  * health yellow or green to an authenticated request, Prometheus answers /-/ready. An open port is
  * not enough.
  */
-export async function kafkaReady(brokers: string[]): Promise<boolean> {
+export async function kafkaReady(endpoint: KafkaEndpoint): Promise<boolean> {
+  const { brokers, security } = endpoint;
   const admin = new Kafka({
     clientId: 'okta-forwarder-stack-probe',
     brokers,
+    ...(security
+      ? { ssl: { ca: [readFileSync(security.caFile, 'utf8')] }, sasl: { mechanism: security.mechanism, username: security.username, password: security.password } }
+      : {}),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 2000,
     retry: { retries: 0 },
@@ -29,6 +34,7 @@ export function elasticsearchClient(endpoint: ElasticsearchEndpoint): Client {
   return new Client({
     node: endpoint.url,
     ...(endpoint.username ? { auth: { username: endpoint.username, password: endpoint.password } } : {}),
+    ...(endpoint.caFile ? { tls: { ca: readFileSync(endpoint.caFile, 'utf8') } } : {}),
     maxRetries: 0,
     requestTimeout: 5000,
   });

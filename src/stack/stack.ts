@@ -57,7 +57,7 @@ export function environmentEndpoint(service: ServiceName, env: NodeJS.ProcessEnv
 export function probe(service: ServiceName, endpoint: AnyEndpoint): Promise<boolean> {
   switch (service) {
     case 'kafka':
-      return kafkaReady((endpoint as KafkaEndpoint).brokers);
+      return kafkaReady(endpoint as KafkaEndpoint);
     case 'elasticsearch':
       return elasticsearchReady(endpoint as ElasticsearchEndpoint);
     case 'prometheus':
@@ -101,17 +101,20 @@ async function chooseProvider(env: NodeJS.ProcessEnv): Promise<'containers' | 'l
 
 export async function up(s: StackSettings, services: readonly ServiceName[], report: Report, env: NodeJS.ProcessEnv = process.env): Promise<UpResult> {
   const recorded = readEndpoints(s);
-  const needsProvider = services.some((service) => !environmentEndpoint(service, env));
-  const provider = needsProvider ? await chooseProvider(env) : 'local';
+  // The secure stack is always this stack's own: endpoints from the environment are plain ones.
+  const given = (service: ServiceName) => (s.secure ? undefined : environmentEndpoint(service, env));
+  const needsProvider = services.some((service) => !given(service));
+  // The secure stack's certificates and users are made for the local processes only.
+  const provider = needsProvider && !s.secure ? await chooseProvider(env) : 'local';
   const started: ServiceName[] = [];
   const results = await Promise.all(
     services.map(async (service) => {
       const t0 = Date.now();
-      const given = environmentEndpoint(service, env);
+      const fromEnvironment = given(service);
       let endpoint: AnyEndpoint;
-      if (given) {
-        await waitUntilReady({ what: `${service} at ${describe(given)} (from the environment)`, probe: () => probe(service, given), timeoutMs: s.readyTimeoutMs });
-        endpoint = given;
+      if (fromEnvironment) {
+        await waitUntilReady({ what: `${service} at ${describe(fromEnvironment)} (from the environment)`, probe: () => probe(service, fromEnvironment), timeoutMs: s.readyTimeoutMs });
+        endpoint = fromEnvironment;
         report(`${service}: using ${describe(endpoint)} from the environment`);
       } else if (provider === 'containers') {
         const previous = recorded[service];

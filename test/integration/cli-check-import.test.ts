@@ -45,7 +45,7 @@ describe('okta-forwarder check and import against the real services', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(new RegExp(`FAIL {2}schema registry +reading subject ".*-value" from the schema registry ${registry}/: connection refused`));
     expect(result.stdout).toMatch(/FAIL {2}okta acme: authentication +Okta .* answered 401 E0000011 .*Create a new one/);
-    expect(result.stdout).toMatch(/FAIL {2}elasticsearch: reachable +401 security_exception: .*; check elasticsearch\.auth/);
+    expect(result.stdout).toMatch(/FAIL {2}elasticsearch: authentication +Elasticsearch refused the credentials \(401 security_exception: .*\); check elasticsearch\.auth: the password of user "elastic"/);
     expect(result.stdout).toMatch(/PASS {2}kafka: transactions/);
     expect(result.stdout + result.stderr).not.toContain('a-wrong-token-value');
   });

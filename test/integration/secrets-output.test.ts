@@ -200,7 +200,7 @@ describe('no secret reaches any output', () => {
           expect(run.stdout, run.stdout).toContain(REFLECTION_MARKER);
           expect(run.stdout).toMatch(/FAIL {2}okta authtokenfile: authentication/);
           expect(run.stdout).toMatch(/FAIL {2}schema registry/);
-          expect(run.stdout).toMatch(/FAIL {2}elasticsearch: reachable/);
+          expect(run.stdout).toMatch(/FAIL {2}elasticsearch: authentication/);
         }
         // status asks Elasticsearch too, and reports what it answered.
         const statuses = await Promise.all([withApiKey, withPassword].map((setup) => runBuiltCli(['status', '--config', setup.file], setup.env)));

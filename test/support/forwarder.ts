@@ -19,11 +19,12 @@ export interface TestOrg {
 
 /**
  * A configuration file for a test: the given simulated orgs (API tokens in files), the stack's
- * Kafka, and topic names no other test uses. Returns the loaded config and the file's path.
+ * Kafka (or the `kafka` settings given: another broker, its TLS and SASL), and topic names no
+ * other test uses. Returns the loaded config and the file's path.
  */
 export function writeTestConfig(
   orgs: TestOrg[],
-  extra: { metricsPort?: number; org?: Record<string, unknown>; elasticsearch?: Record<string, unknown>; schemaRegistry?: Record<string, unknown> } = {},
+  extra: { metricsPort?: number; org?: Record<string, unknown>; kafka?: Record<string, unknown>; elasticsearch?: Record<string, unknown>; schemaRegistry?: Record<string, unknown> } = {},
 ) {
   const dir = tempDir('okta-forwarder-it-');
   const tokenFiles: Record<string, string> = {};
@@ -48,7 +49,7 @@ export function writeTestConfig(
           ...extra.org,
         })),
       },
-      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3 },
+      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3, ...extra.kafka },
       metrics: { host: '127.0.0.1', port: extra.metricsPort ?? 0 },
       ...(extra.elasticsearch ? { elasticsearch: extra.elasticsearch } : {}),
       ...(extra.schemaRegistry ? { schemaRegistry: extra.schemaRegistry } : {}),

@@ -6,7 +6,8 @@ import { createSchemaRegistryClient, eventSchemaSubject, type SchemaRegistryClie
 import { loadConfig, type ForwarderConfig, type OrgConfig } from '../../config/index.js';
 import { createElasticsearchClient } from '../../elasticsearch/client.js';
 import { ForwarderError } from '../../errors.js';
-import { createKafka } from '../../kafka/client.js';
+import { certificateValidity, elasticsearchConnectionProblem, kafkaConnectionProblem, type KafkaConnectionSetup } from '../../connection-problems.js';
+import { createKafka, kafkaConnectionSetup } from '../../kafka/client.js';
 import { scrubSecrets } from '../../logging/secrets.js';
 import { topicSpecs } from '../../kafka/topics.js';
 import { OktaError } from '../../okta/client.js';
@@ -25,8 +26,10 @@ interface CheckResult {
 /**
  * `okta-forwarder check`: the connector's "Test API". For every org: DNS, TLS and connection,
  * authentication, permission to read the System Log (a limit=1 request) and the rate-limit
- * headroom; then Kafka (brokers, topics, transactions), the schema registry when one is
- * configured (reachable, credentials, the subject), and Elasticsearch (reachable, version).
+ * headroom; then Kafka (TLS and the SASL login when configured, brokers, topics, transactions),
+ * the schema registry when one is configured (reachable, credentials, the subject), and
+ * Elasticsearch (TLS and credentials when configured, reachable, version). A refused certificate
+ * or password is its own row, saying which setting to change (src/connection-problems.ts).
  * One table of passes and failures, each failure with what to do; exit 1 if any failed.
  */
 export async function checkCommand(context: CommandContext): Promise<number> {
@@ -97,16 +100,27 @@ function oktaFailure(name: string, err: unknown): CheckResult {
 }
 
 async function checkKafka(config: ForwarderConfig): Promise<CheckResult[]> {
-  const kafka = createKafka({ ...config.kafka });
-  const admin = kafka.admin();
+  const setup = kafkaConnectionSetup(config.kafka);
+  let kafka;
+  try {
+    kafka = createKafka({ ...config.kafka });
+  } catch (err) {
+    // A TLS file or the password file that cannot be read.
+    const part = err instanceof ForwarderError && err.code === 'OF_SECRET_UNREADABLE' ? 'authentication' : 'TLS';
+    return [{ check: `kafka: ${part}`, ok: false, detail: (err as Error).message }];
+  }
+  // A refused certificate or password does not get better by retrying: the row comes at once.
+  const admin = kafka.admin({ retry: { retries: 1 } });
   const results: CheckResult[] = [];
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
+    results.push(...kafkaSecurityPasses(config.kafka, setup));
     results.push({ check: 'kafka: brokers', ok: true, detail: `${cluster.brokers.length} broker(s), controller ${cluster.controller}` });
   } catch (err) {
     await admin.disconnect().catch(() => undefined);
-    return [{ check: 'kafka: brokers', ok: false, detail: `${(err as Error).message}: check kafka.brokers, TLS and SASL settings` }];
+    const problem = kafkaConnectionProblem(err, setup);
+    return [{ check: `kafka: ${problem.part === 'connection' ? 'brokers' : problem.part}`, ok: false, detail: problem.detail }];
   }
   try {
     const existing = new Set(await admin.listTopics());
@@ -149,6 +163,26 @@ async function checkKafka(config: ForwarderConfig): Promise<CheckResult[]> {
   return results;
 }
 
+/** The rows of the TLS and SASL settings in use, once the brokers accepted them. */
+function kafkaSecurityPasses(kafka: ForwarderConfig['kafka'], setup: KafkaConnectionSetup): CheckResult[] {
+  const results: CheckResult[] = [];
+  if (kafka.tls.enabled) {
+    const verified = kafka.tls.rejectUnauthorized
+      ? `the brokers' certificate verified against ${kafka.tls.caFile || "the system's CAs"}`
+      : "the brokers' certificate NOT verified (kafka.tls.rejectUnauthorized is off: test clusters only)";
+    const certificate = setup.clientCertificate;
+    const validity = certificate ? certificateValidity(certificate, new Date()) : undefined;
+    const client = certificate
+      ? `client certificate ${certificate.subject}, valid until ${certificate.validTo.toISOString()}${validity ? ` (but ${validity}: a broker that requires it will refuse it)` : ''}`
+      : 'no client certificate';
+    results.push({ check: 'kafka: TLS', ok: true, detail: `${verified}; ${client}` });
+  }
+  if (kafka.sasl.mechanism !== 'none') {
+    results.push({ check: 'kafka: authentication', ok: true, detail: `the brokers accepted the ${kafka.sasl.mechanism.toUpperCase()} login of user "${kafka.sasl.username}"` });
+  }
+  return results;
+}
+
 /** With a registry configured: reachable, credentials accepted, and what the subject holds. */
 async function checkSchemaRegistry(config: ForwarderConfig): Promise<CheckResult[]> {
   if (config.schemaRegistry.url === '') return [];
@@ -181,10 +215,17 @@ async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[
     const health = await client.cluster.health();
     const major = Number(version.split('.')[0]);
     return [
+      ...elasticsearchSecurityPasses(config.elasticsearch),
       { check: 'elasticsearch: reachable', ok: true, detail: `cluster ${health.cluster_name} is ${health.status}` },
       { check: 'elasticsearch: version', ok: major === 8, detail: major === 8 ? `Elasticsearch ${version}` : `Elasticsearch ${version}: this forwarder's client is 8.x and needs an 8.x server` },
     ];
   } catch (err) {
+    const problem = elasticsearchConnectionProblem(err, {
+      nodes: config.elasticsearch.nodes,
+      caFile: config.elasticsearch.tls.caFile,
+      auth: { username: config.elasticsearch.auth.username, passwordFile: config.elasticsearch.auth.passwordFile, apiKey: usesApiKey(config.elasticsearch) },
+    });
+    if (problem) return [{ check: `elasticsearch: ${problem.part === 'connection' ? 'reachable' : problem.part}`, ok: false, detail: problem.detail }];
     const meta = (err as { meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } } }).meta;
     const status = meta?.statusCode;
     const reason = meta?.body?.error ? `${status} ${meta.body.error.type}: ${meta.body.error.reason}` : (err as Error).message;
@@ -193,6 +234,25 @@ async function checkElasticsearch(config: ForwarderConfig): Promise<CheckResult[
   } finally {
     await client.close();
   }
+}
+
+function usesApiKey(es: ForwarderConfig['elasticsearch']): boolean {
+  return es.auth.apiKey !== '' || es.auth.apiKeyFile !== '';
+}
+
+/** The rows of the TLS and credentials in use, once Elasticsearch answered. */
+function elasticsearchSecurityPasses(es: ForwarderConfig['elasticsearch']): CheckResult[] {
+  const results: CheckResult[] = [];
+  if (es.nodes.some((node) => node.startsWith('https:'))) {
+    const verified = es.tls.rejectUnauthorized
+      ? `Elasticsearch's certificate verified against ${es.tls.caFile || "the system's CAs"}`
+      : "Elasticsearch's certificate NOT verified (elasticsearch.tls.rejectUnauthorized is off: test clusters only)";
+    results.push({ check: 'elasticsearch: TLS', ok: true, detail: verified });
+  }
+  if (usesApiKey(es) || es.auth.username !== '') {
+    results.push({ check: 'elasticsearch: authentication', ok: true, detail: usesApiKey(es) ? 'the API key was accepted' : `user "${es.auth.username}" was accepted` });
+  }
+  return results;
 }
 
 /** The rows quote what servers answered (an error page may echo the request's credentials): each is scrubbed. */
