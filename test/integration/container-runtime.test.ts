@@ -6,8 +6,8 @@ import { startSimulator, type SimulatorHandle } from '../../src/simulator/index.
 import { logSummary, runProcess, spawnProcess, type CliResult } from '../support/cli.js';
 import { documentCount, testIndexClient } from '../support/elasticsearch.js';
 import { freePort } from '../support/net.js';
-import { assembleRuntimeFileSet, confinement, UNPRIVILEGED_ID, type RuntimeFileSet } from '../support/runtime-image.js';
-import { elasticsearchEndpoint, kafkaEndpoint } from '../support/stack.js';
+import { assembleRuntimeFileSet, confinement, imageConfiguration, UNPRIVILEGED_ID, type RuntimeFileSet } from '../support/runtime-image.js';
+import { elasticsearchEndpoint } from '../support/stack.js';
 import { uniqueName, waitFor } from '../support/wait.js';
 
 /**
@@ -59,33 +59,14 @@ describe(`the runtime stage of docker/Dockerfile, without a container engine, ${
     const configFile = fileSet.env.OKTA_FORWARDER_CONFIG!;
     expect(configFile).toBe(fileSet.path('/etc/okta-forwarder/config.json'));
     mkdirSync(join(configFile, '..'), { recursive: true });
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        okta: {
-          orgs: [
-            {
-              id: 'acme',
-              domain: sim.domain,
-              allowInsecureHttp: true,
-              auth: { method: 'api-token', tokenFile: secret('okta-api-token', token) },
-              pollIntervalSeconds: 1,
-              rateLimitShare: 1,
-            },
-          ],
-        },
-        kafka: {
-          brokers: kafkaEndpoint().brokers,
-          clientId: uniqueName('it-image'),
-          topics: { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq'), pollers: uniqueName('it-pollers') },
-          pollerGroup: uniqueName('it-pollers'),
-          consumerGroup: uniqueName('it-sink'),
-          eventsPartitions: 3,
-        },
-        elasticsearch: { nodes: [es.url], auth: { username: es.username, passwordFile: secret('elasticsearch-password', es.password) }, indexPrefix: prefix },
-        metrics: { host: '127.0.0.1' },
-      }),
-    );
+    const configuration = imageConfiguration({
+      oktaDomain: sim.domain,
+      tokenFile: secret('okta-api-token', token),
+      passwordFile: secret('elasticsearch-password', es.password),
+      indexPrefix: prefix,
+      metricsHost: '127.0.0.1',
+    });
+    writeFileSync(configFile, JSON.stringify(configuration));
     fileSet.freeze();
     for (const file of secretFiles) chmodSync(file, 0o400);
     metricsPort = await freePort();

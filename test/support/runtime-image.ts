@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { PROJECT_ROOT } from './cli.js';
 import { copies, environment, execForm, instructions, readDockerfile, stage, type Dockerfile } from './dockerfile.js';
+import { elasticsearchEndpoint, kafkaEndpoint } from './stack.js';
+import { uniqueName } from './wait.js';
 
 /** The unprivileged user and group the runtime runs as when the tests run as root (nobody, nogroup). */
 export const UNPRIVILEGED_ID = 65534;
@@ -172,5 +174,38 @@ export function confinement(): Confinement {
     readOnlyRoot: true,
     switchesUser: true,
     command: (argv) => ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${remount} && exec "$@"`, 'sh', ...drop, ...argv],
+  };
+}
+
+/**
+ * A configuration as an image would be given: one simulated org, the stack's Kafka (topic and
+ * group names no other test uses) and Elasticsearch, secrets as the files named, the metrics
+ * listener's port left to METRICS_PORT.
+ */
+export function imageConfiguration(options: { oktaDomain: string; tokenFile: string; passwordFile: string; indexPrefix: string; metricsHost: string }): object {
+  const es = elasticsearchEndpoint();
+  return {
+    okta: {
+      orgs: [
+        {
+          id: 'acme',
+          domain: options.oktaDomain,
+          allowInsecureHttp: true,
+          auth: { method: 'api-token', tokenFile: options.tokenFile },
+          pollIntervalSeconds: 1,
+          rateLimitShare: 1,
+        },
+      ],
+    },
+    kafka: {
+      brokers: kafkaEndpoint().brokers,
+      clientId: uniqueName('it-image'),
+      topics: { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq'), pollers: uniqueName('it-pollers') },
+      pollerGroup: uniqueName('it-pollers'),
+      consumerGroup: uniqueName('it-sink'),
+      eventsPartitions: 3,
+    },
+    elasticsearch: { nodes: [es.url], auth: { username: es.username, passwordFile: options.passwordFile }, indexPrefix: options.indexPrefix },
+    metrics: { host: options.metricsHost },
   };
 }

@@ -24,7 +24,7 @@ function runs(stageName: string): string[] {
 describe('docker/Dockerfile', () => {
   it('builds in stages on Node 20 LTS slim, the runtime stage last (the default target)', () => {
     expect(dockerfile.stages.map((s) => s.name)).toEqual(['build', 'production-dependencies', 'runtime']);
-    for (const s of dockerfile.stages) expect(baseImage(dockerfile, s), s.name).toMatch(/^node:20(\.\d+){0,2}-(bookworm-)?slim$/);
+    for (const s of dockerfile.stages) expect(baseImage(dockerfile, s), s.name).toMatch(/^docker\.io\/library\/node:20(\.\d+){0,2}-(bookworm-)?slim$/);
   });
 
   it('compiles with the dev dependencies, and installs only production dependencies for the runtime', () => {
