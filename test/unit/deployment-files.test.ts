@@ -167,6 +167,7 @@ describe('docker/compose.yml', () => {
     expect(resolve(DOCKER_DIR, build!.context)).toBe(resolve(PROJECT_ROOT));
     expect(resolve(PROJECT_ROOT, build!.dockerfile)).toBe(join(DOCKER_DIR, 'Dockerfile'));
     expect(services['okta-simulator']!.image).toBe(image);
+    expect(services['okta-simulator']!.build).toEqual(build);
     expect(services['okta-simulator']!.command![0]).toBe('simulate');
   });
 
@@ -301,7 +302,7 @@ describe('docker/systemd/okta-forwarder.service', () => {
       PrivateDevices: 'yes',
       CapabilityBoundingSet: '',
       RestrictAddressFamilies: 'AF_INET AF_INET6 AF_UNIX',
-      SystemCallFilter: ['@system-service', '~@privileged @resources'],
+      SystemCallFilter: ['@system-service', '~@privileged'],
       ReadOnlyPaths: '/opt/okta-forwarder /etc/okta-forwarder',
     });
     expect(unit.has('Service.ReadWritePaths')).toBe(false);
