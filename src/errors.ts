@@ -11,6 +11,7 @@ import { scrubSecrets } from './logging/secrets.js';
 export const ERROR_CODES = [
   'OF_CONFIG_INVALID',
   'OF_CONFIG_UNREADABLE',
+  'OF_INSTALLATION',
   'OF_SECRET_UNREADABLE',
   'OF_STACK_PREREQUISITE',
   'OF_STACK_START',

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import avro from 'avsc';
+import { fileURLToPath } from 'node:url';
+import { ForwarderError } from '../errors.js';
 import { schemaFingerprint } from './crc64-avro.js';
 import { compileEventMapping, type EventMapping } from './event-mapping.js';
 
@@ -50,7 +52,14 @@ let knownVersions: readonly SchemaVersion[] | undefined;
 /** All known versions, oldest first, read and compiled once per process. */
 export function knownSchemaVersions(): readonly SchemaVersion[] {
   knownVersions ??= SCHEMA_FILES.map(({ version, file }) => {
-    const schema = JSON.parse(readFileSync(new URL(file, SCHEMAS_DIR), 'utf8')) as object;
+    const path = fileURLToPath(new URL(file, SCHEMAS_DIR));
+    let schema: object;
+    try {
+      schema = JSON.parse(readFileSync(path, 'utf8')) as object;
+    } catch (err) {
+      // Part of the installation, not a dependency: waiting cannot bring it back.
+      throw new ForwarderError('OF_INSTALLATION', `reading the record schema ${path}: ${(err as Error).message}; the installation is incomplete (schemas/ belongs beside dist/)`, { cause: err });
+    }
     return compileSchemaVersion(schema, version);
   });
   return knownVersions;

@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { ForwarderConfig, LoadedConfig } from '../config/index.js';
+import { knownSchemaVersions } from '../avro/schema-versions.js';
 import { createKafka } from '../kafka/client.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import { createMetrics, type Metrics } from '../metrics/registry.js';
@@ -67,6 +68,8 @@ export interface ServiceDeps {
  */
 export async function runService(command: string, loaded: LoadedConfig, start: (deps: ServiceDeps) => Promise<Service>): Promise<number> {
   const { config, warnings, source } = loaded;
+  // The record schema is part of the installation: a missing one is an error now, never a wait.
+  knownSchemaVersions();
   const logger = createLogger({ level: config.log.level, base: { command } });
   for (const warning of warnings) logger.warn({ source }, warning);
   const metrics = createMetrics();
