@@ -36,6 +36,9 @@ const m = sizing.machine;
 
 const perDay = (cpuSecondsPerMillion: number) => (86_400 * 1e6) / cpuSecondsPerMillion;
 const headroom = 0.7;
+const million = (events: number) => `${n(events / 1e6)} million`;
+/** Events per day a GB carries: processes that fit at their peak RSS, each at `headroom` of its measured rate. */
+const perGb = (peakMb: number, perSecond: number) => `${million(Math.floor(1024 / peakMb) * headroom * perSecond * 86_400)} events/day (${n(Math.floor(1024 / peakMb))} processes)`;
 const orgRate = tail.settings.eventsPerSecond / tail.settings.orgs;
 
 const lines = [
@@ -81,15 +84,15 @@ const lines = [
   `| Measured / shortest | ${f(backfill.toShortest!, 2)} | 1 | ≤ 1.05 | ${verdict(backfill.toShortest!, 1.05, true)} |`,
   `| Requests / answered 429 | ${f(backfill.requests!)} / ${f(backfill.refused!)} | | no 429 | ${backfill.refused!.max === 0 ? 'met' : '**not met**'} |`,
   '',
-  '**For operators** (from the medians above; a process uses at most one core for its main thread, so a row\'s "per core" is also one process\'s ceiling):',
+  '**For operators** (from the medians above). *Per core*: what one core of CPU carries at the measured cost per event. *Per process*: a process\'s measured throughput is its ceiling whatever the cores (one main thread). *Per GB*: how many processes fit in a GB at their peak RSS (the memory is mostly fixed per process, not per org or event, see below), times what each carries with a 0.7 margin:',
   '',
-  '| Component | Events per day per core | Memory per process | Add another when |',
-  '|---|---|---|---|',
-  `| \`poll\` | ${n(perDay(P.pollerCpuSecondsPerMillion!.median) / 1e6, 0)} million (86,400 × 10⁶ / ${n(P.pollerCpuSecondsPerMillion!.median)} CPU-s per million) | ${n(P.pollerPeakRssMb!.median)} MB peak | the orgs' summed peak rate passes ${n(headroom * P.pollerEventsPerSecond!.median)} events/s (${headroom} × one poller's ${n(P.pollerEventsPerSecond!.median)}): the margin is what a backfill or a catch-up after an outage needs. One org never needs more than one: Okta's limit caps it at limit × rateLimitShare × 1,000 events a minute (60,000, 1,000/s, at 120 requests and the default 0.5) |`,
-  `| \`sink\` | ${n(perDay(S.sinkCpuSecondsPerMillion!.median) / 1e6, 0)} million (86,400 × 10⁶ / ${n(S.sinkCpuSecondsPerMillion!.median)}) | ${n(S.sinkPeakRssMb!.median)} MB peak | the sustained rate passes ${n(headroom * S.sinkDocsPerSecond!.median)} docs/s (${headroom} × one sink's ${n(S.sinkDocsPerSecond!.median)}), or \`okta_forwarder_sink_consumer_lag\` grows for minutes; up to kafka.eventsPartitions sinks share the topic |`,
-  `| \`run\` tailing | ${n(tail.settings.orgs / tail.adaptive.cpuShareOfCore!.median, 0)} orgs of ${n(orgRate)} events/s per core (${tail.settings.orgs} orgs / ${n(tail.adaptive.cpuShareOfCore!.median, 3)} of a core) | ${n(tail.adaptive.steadyRssMedianMb!.median)} MB steady, ${n(tail.adaptive.peakRssMb!.median)} MB peak for ${tail.settings.orgs} orgs | the memory is mostly fixed per process (Node, V8 heaps, Kafka client), not per org: ${n(Math.floor(1024 / tail.adaptive.peakRssMb!.median))} such processes per GB at their peak. Split \`run\` into \`poll\` and \`sink\` when either row above calls for a second process |`,
-  `| Elasticsearch | ${n(perDay(S.elasticsearchCpuSecondsPerMillion!.median) / 1e6, 0)} million (86,400 × 10⁶ / ${n(S.elasticsearchCpuSecondsPerMillion!.median)}) | its own heap | size it for indexing first: it costs more CPU per event than the forwarder |`,
-  `| Kafka | ${n(perDay(P.kafkaCpuSecondsPerMillion!.median) / 1e6, 0)} million (86,400 × 10⁶ / ${n(P.kafkaCpuSecondsPerMillion!.median)}) | | |`,
+  '| Component | Per core | Per process | Per GB | Add another when |',
+  '|---|---|---|---|---|',
+  `| \`poll\` | ${million(perDay(P.pollerCpuSecondsPerMillion!.median))} events/day (86,400 × 10⁶ / ${n(P.pollerCpuSecondsPerMillion!.median)} CPU-s per million) | ${n(P.pollerEventsPerSecond!.median)} events/s, ${n(P.pollerPeakRssMb!.median)} MB peak | ${perGb(P.pollerPeakRssMb!.median, P.pollerEventsPerSecond!.median)} | the orgs' summed peak rate passes ${n(headroom * P.pollerEventsPerSecond!.median)} events/s (${headroom} × one poller's): the margin is for a backfill or a catch-up after an outage. One org never needs more than one poller: Okta's limit caps it at limit × rateLimitShare × 1,000 events a minute (60,000 at 120 requests and the default 0.5) |`,
+  `| \`sink\` | ${million(perDay(S.sinkCpuSecondsPerMillion!.median))} events/day (86,400 × 10⁶ / ${n(S.sinkCpuSecondsPerMillion!.median)}) | ${n(S.sinkDocsPerSecond!.median)} docs/s, ${n(S.sinkPeakRssMb!.median)} MB peak | ${perGb(S.sinkPeakRssMb!.median, S.sinkDocsPerSecond!.median)} | the sustained rate passes ${n(headroom * S.sinkDocsPerSecond!.median)} docs/s (${headroom} × one sink's), or \`okta_forwarder_sink_consumer_lag\` grows for minutes; at most kafka.eventsPartitions sinks share the topic |`,
+  `| \`run\`, tailing | ${n(tail.settings.orgs / tail.adaptive.cpuShareOfCore!.median)} orgs of ${n(orgRate)} events/s (${tail.settings.orgs} orgs / ${n(tail.adaptive.cpuShareOfCore!.median, 3)} of a core) | ${n(tail.adaptive.steadyRssMedianMb!.median)} MB steady, ${n(tail.adaptive.peakRssMb!.median)} MB peak with ${tail.settings.orgs} orgs | ${n(Math.floor(1024 / tail.adaptive.peakRssMb!.median) * tail.settings.orgs)} orgs (${n(Math.floor(1024 / tail.adaptive.peakRssMb!.median))} processes of ${tail.settings.orgs}) | either row above calls for a second process: then run \`poll\` and \`sink\` apart |`,
+  `| Elasticsearch | ${million(perDay(S.elasticsearchCpuSecondsPerMillion!.median))} events/day (86,400 × 10⁶ / ${n(S.elasticsearchCpuSecondsPerMillion!.median)}) | | its own heap | it costs more CPU per event than the forwarder: size it first |`,
+  `| Kafka | ${million(perDay(P.kafkaCpuSecondsPerMillion!.median))} events/day (86,400 × 10⁶ / ${n(P.kafkaCpuSecondsPerMillion!.median)}) | | | |`,
 ];
 
 const markdown = `${lines.join('\n')}\n`;

@@ -155,7 +155,8 @@ export async function startSimulatedOrgs(
   specs: SimulatedOrgSpec[],
 ): Promise<{ orgs: SimulatedOrg[]; pid: number; requests: () => Promise<OrgRequests[]>; stop: () => void }> {
   const orgs = specs.map((spec, i) => ({ ...spec, token: `bench-${randomUUID()}`, seed: spec.seed ?? i + 1 }));
-  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'simulator-process.ts'), JSON.stringify(orgs)], {
+  // A 600,000-event history takes more than V8's default heap limit on some machines.
+  const child = spawn(process.execPath, ['--max-old-space-size=8192', '--import', 'tsx', join(PROJECT_ROOT, 'bench', 'simulator-process.ts'), JSON.stringify(orgs)], {
     cwd: PROJECT_ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
