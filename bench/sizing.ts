@@ -43,6 +43,7 @@ import {
   peakRssMb,
   percentile,
   readResult,
+  shortestBackfillMs,
   printTable,
   repeat,
   rssMb,
@@ -165,14 +166,6 @@ async function tailOnce(cadence: 'adaptive' | 'fixed') {
     simulator.stop();
     await es.indices.delete({ index: `${name}-*`, ignore_unavailable: true }).catch(() => undefined);
   }
-}
-
-/** The shortest time from the first request to the last: `needed` requests at `perWindow` per clock-aligned window. */
-function shortestBackfillMs(firstAt: number, needed: number, perWindow: number, windowMs: number): number {
-  const windows = Math.ceil(needed / perWindow);
-  if (windows <= 1) return 0;
-  const firstReset = (Math.floor(firstAt / windowMs) + 1) * windowMs;
-  return firstReset - firstAt + (windows - 2) * windowMs;
 }
 
 async function backfillOnce() {

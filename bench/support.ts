@@ -311,6 +311,19 @@ export async function repeat<T extends Record<string, number>>(label: string, me
   return Object.fromEntries(keys.map((key) => [key, spread(results.map((result) => result[key]))])) as { [K in keyof T]: Spread };
 }
 
+/**
+ * The shortest time from the first request (at `firstAt`, epoch ms) to the last of `needed`
+ * requests when at most `perWindow` may go in each window, windows starting at multiples of
+ * `windowMs` on the clock as Okta's rate-limit windows do: the first, partial window counts in
+ * full, and the last request may go as soon as its window starts.
+ */
+export function shortestBackfillMs(firstAt: number, needed: number, perWindow: number, windowMs: number): number {
+  const windows = Math.ceil(needed / perWindow);
+  if (windows <= 1) return 0;
+  const firstReset = (Math.floor(firstAt / windowMs) + 1) * windowMs;
+  return firstReset - firstAt + (windows - 2) * windowMs;
+}
+
 export const formatSpread = (s: Spread, digits = 0): string =>
   s.min === s.max ? s.median.toFixed(digits) : `${s.median.toFixed(digits)} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
 
