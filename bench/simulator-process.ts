@@ -3,6 +3,8 @@
  * support.ts): argv[2] is a JSON array of SimulatedOrgSpec plus each org's token; writes the
  * orgs' domains as one JSON line on stdout once their history is stored and live traffic runs;
  * then, for each line read on stdin, one JSON line of each org's /api/v1/logs requests (OrgRequests).
+ * BENCH_SIMULATOR_TRACE=1 also writes each request's time (ms within 100 s) and status on stderr:
+ * what showed where a rate-limited backfill lost time.
  */
 import { createInterface } from 'node:readline';
 import { startSimulator } from '../src/simulator/index.js';
