@@ -75,6 +75,8 @@ function baseKafka() {
       KAFKA_TOPIC_EVENTS: `bench-events-${run}`,
       KAFKA_TOPIC_CHECKPOINTS: `bench-checkpoints-${run}`,
       KAFKA_TOPIC_DEAD_LETTER: `bench-dlq-${run}`,
+      KAFKA_TOPIC_POLLERS: `bench-pollers-${run}`,
+      KAFKA_POLLER_GROUP: `bench-pollers-${run}`,
     },
   }).config.kafka;
 }

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { readSecret, type ForwarderConfig } from '../config/index.js';
 import type { Logger } from '../logging/logger.js';
+// Every read_committed consumer of the forwarder skips all records of aborted transactions (see the module).
+import './read-committed.js';
 
 /** KafkaJS options from the forwarder's configuration: brokers, TLS, SASL (password read from its file or variable). */
 export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logger): KafkaConfig {

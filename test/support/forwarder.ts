@@ -23,7 +23,7 @@ export interface TestOrg {
  */
 export function writeTestConfig(
   orgs: TestOrg[],
-  extra: { metricsPort?: number; org?: Record<string, unknown>; elasticsearch?: Record<string, unknown>; schemaRegistry?: Record<string, unknown> } = {},
+  extra: { metricsPort?: number; org?: Record<string, unknown>; kafka?: Record<string, unknown>; elasticsearch?: Record<string, unknown>; schemaRegistry?: Record<string, unknown> } = {},
 ) {
   const dir = tempDir('okta-forwarder-it-');
   const tokenFiles: Record<string, string> = {};
@@ -31,7 +31,7 @@ export function writeTestConfig(
     tokenFiles[org.id] = join(dir, `${org.id}.token`);
     writeFileSync(tokenFiles[org.id]!, `${org.token}\n`);
   }
-  const topics = { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq') };
+  const topics = { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq'), pollers: uniqueName('it-pollers') };
   const file = join(dir, 'config.json');
   writeFileSync(
     file,
@@ -48,7 +48,8 @@ export function writeTestConfig(
           ...extra.org,
         })),
       },
-      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3 },
+      // A poller group of its own: processes of other tests, with other orgs, never share it.
+      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3, pollerGroup: uniqueName('it-pollers'), pollerSessionTimeoutMs: 6000, ...extra.kafka },
       metrics: { host: '127.0.0.1', port: extra.metricsPort ?? 0 },
       ...(extra.elasticsearch ? { elasticsearch: extra.elasticsearch } : {}),
       ...(extra.schemaRegistry ? { schemaRegistry: extra.schemaRegistry } : {}),

@@ -6,8 +6,10 @@ import { runService, type Service, type ServiceDeps } from '../service.js';
 import { bar, formatCount, formatDuration, StatusLine } from '../terminal.js';
 
 /**
- * `okta-forwarder poll`: one poller per configured org, until SIGINT/SIGTERM, which stops each
- * after its page in flight. Exit 1 when a poller cannot go on (another instance took its org over).
+ * `okta-forwarder poll`: one poller per org this process holds in the poller group (all of them
+ * when it runs alone; several processes with one configuration share the orgs), until
+ * SIGINT/SIGTERM, which stops each after its page in flight and then leaves the group. A poller
+ * fenced by another process gives its org up; the process goes on with the others.
  */
 export async function pollCommand(context: CommandContext): Promise<number> {
   return runService('poll', loadConfigWithOrgs(context, 'poll'), startPollService);
