@@ -191,15 +191,6 @@ describe('several poll processes sharing their orgs through the poller group', (
       // Exactly once in Kafka…
       const published = await readPublishedEvents(kafka, config);
       const uuids = published.map((event) => event.uuid);
-      const twice = new Set(duplicates(uuids));
-      if (twice.size > 0 && process.env.HA_DIAG) {
-        const { writeFileSync } = await import('node:fs');
-        const byOrg: Record<string, number> = {};
-        for (const event of published) if (event.uuid && twice.has(event.uuid)) byOrg[event.org ?? '?'] = (byOrg[event.org ?? '?'] ?? 0) + 1;
-        const history = (await checkpoints()).map((c) => ({ org: c.org, owner: c.owner, events: c.events, at: c.committedAt, next: c.nextUrl.slice(-60) }));
-        const requests = sims.map((sim) => sim.requests.filter((r) => r.path === '/api/v1/logs').map((r) => ({ q: r.query, n: r.eventCount, s: r.status })));
-        writeFileSync('/tmp/ha-diag.json', JSON.stringify({ byOrg, history, requests, lives: lives.map((l) => ({ name: l.name, owner: l.owner, how: l.how, startedAt: l.startedAt, endedAt: l.endedAt, lines: ownershipLines(l.cli.output()) })) }, null, 1));
-      }
       expect(duplicates(uuids), 'uuids twice in Kafka').toEqual([]);
       expect(published).toHaveLength(expected);
       // …and in Elasticsearch.
