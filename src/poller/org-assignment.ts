@@ -65,6 +65,8 @@ export class OrgAssignment {
   /** Assignments are applied one after another, in the order they came. */
   private applying: Promise<void> = Promise.resolve();
   private stopping = false;
+  /** Why this process holds no slots for now although it should (the group member crashed); undefined when it is a member. */
+  private memberWait: string | undefined;
   private readonly stopped = new AbortController();
   private fail!: (err: Error) => void;
   /** Settles when stop() has run; rejects when the group cannot be joined again after a crash. */
@@ -83,6 +85,11 @@ export class OrgAssignment {
   /** Joins the group (waiting for Kafka as long as it takes, unless the signal ends the wait). */
   async start(): Promise<void> {
     await this.join('joining the poller group', this.options.signal);
+  }
+
+  /** What keeps this process out of the group now (for /readyz): it polls nothing until it is back. */
+  waitingFor(): string | undefined {
+    return this.memberWait;
   }
 
   async stop(): Promise<void> {
@@ -110,11 +117,13 @@ export class OrgAssignment {
       maxWaitTimeInMs: Math.min(1000, Math.floor(sessionTimeout / 5)),
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.memberWait = undefined;
       const slots = payload.memberAssignment[config.kafka.topics.pollers] ?? [];
       this.enqueue(() => this.apply([...slots].sort((a, b) => a - b), payload.memberId));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (this.stopping) return;
+      this.memberWait = `Kafka: the poller group member crashed (${payload.error.message}); joining the group again`;
       // Membership is lost: the group gives these orgs to others after the session timeout.
       this.logger.warn({ err: payload.error, restart: payload.restart }, 'the poller group member crashed; giving its orgs up and joining again');
       this.enqueue(async () => {

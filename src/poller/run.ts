@@ -51,6 +51,8 @@ export interface RunningPollers {
    */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** What keeps this process from polling its share of the orgs besides its pollers' own waits (out of the poller group). */
+  waitingFor?(): string | undefined;
 }
 
 /**
@@ -161,7 +163,7 @@ export async function startPollers(options: {
       await group.stop();
       await closeAll();
     })());
-  return { handles: group.handles, done: group.done, stop };
+  return { handles: group.handles, done: group.done, stop, waitingFor: () => group.waitingFor() };
 }
 
 /**

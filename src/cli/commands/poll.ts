@@ -39,7 +39,10 @@ export async function startPollService(deps: ServiceDeps): Promise<Service & { p
       const stats = [...pollers.handles].map(([org, handle]) => [org, handle.stats()] as const);
       const states = Object.fromEntries(stats.map(([org, s]) => [org, s.state]));
       // An org whose poller waits for Kafka is not doing its job either, whatever Okta says.
-      const waiting = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
+      const waiting: Record<string, string | undefined> = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
+      // Out of the poller group, the process polls nothing, and says why.
+      const group = pollers.waitingFor?.();
+      if (group !== undefined) waiting['poller group'] = group;
       const ready = Object.values(states).every((state) => WORKING_STATES.has(state as ConnectorState)) && Object.keys(waiting).length === 0;
       return { ready, detail: { connectors: states, ...(Object.keys(waiting).length > 0 ? { waitingFor: waiting } : {}) } };
     },
