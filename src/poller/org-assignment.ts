@@ -154,7 +154,7 @@ export class OrgAssignment {
       await consumer.disconnect().catch(() => undefined);
       throw err;
     }
-    this.logger.info({ group: config.kafka.pollerGroup, topic: config.kafka.topics.pollers, sessionTimeoutMs: sessionTimeout }, 'joined the poller group');
+    this.logger.info({ group: config.kafka.pollerGroup, topic: config.kafka.topics.pollers, sessionTimeoutMs: sessionTimeout }, 'member of the poller group: the group assigns this process its slots');
   }
 
   private enqueue(step: () => Promise<void>): void {
