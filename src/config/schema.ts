@@ -316,6 +316,12 @@ export const CONFIG_SCHEMA = {
       default: 'okta-forwarder-pollers',
       env: 'KAFKA_POLLER_GROUP',
     },
+    pollerSessionTimeoutMs: {
+      doc: "How long the poller group waits for a poll or run process that stopped heartbeating (a crash, a lost host) before its orgs resume in the other processes, in ms; its orgs are polled again within about this time plus one rebalance. The broker's group.min.session.timeout.ms (6000 by default) is the lower bound.",
+      format: 'nat',
+      default: 10_000,
+      env: 'KAFKA_POLLER_SESSION_TIMEOUT_MS',
+    },
     consumerGroup: {
       doc: 'Consumer group of the sink.',
       format: String,

@@ -21,6 +21,8 @@ export interface Checkpoint {
   events: number;
   /** When this checkpoint was committed (ISO). */
   committedAt: string;
+  /** The process that committed it ("<host>/<pid>"): who polled the org then. */
+  owner?: string;
 }
 
 export function encodeCheckpoint(checkpoint: Checkpoint): Buffer {

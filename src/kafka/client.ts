@@ -3,6 +3,8 @@ import { readSecret, readTlsFile, type ForwarderConfig } from '../config/index.j
 import { kafkaConnectionProblem, problemMessage, summarizeCertificate, type KafkaConnectionSetup } from '../connection-problems.js';
 import { ForwarderError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+// Every read_committed consumer of the forwarder skips all records of aborted transactions (see the module).
+import './read-committed.js';
 
 /** KafkaJS options from the forwarder's configuration: brokers, TLS, SASL (password read from its file or variable). */
 export function kafkaClientConfig(kafka: ForwarderConfig['kafka'], logger?: Logger): KafkaConfig {

@@ -69,6 +69,8 @@ export interface PollerMember {
   process: string;
   /** Slots assigned in the current generation. */
   slots: number[];
+  /** Slots it said it held when it joined this generation (from its metadata): where a slot comes from. */
+  previousSlots: number[];
 }
 
 /** The poller group as the coordinator sees it now: its state and members with their slots. */
@@ -85,6 +87,7 @@ export async function describePollerGroup(admin: Admin, kafka: ForwarderConfig['
       clientHost: member.clientHost,
       process: info?.process ?? member.clientHost,
       slots: [...(assignment?.assignment[kafka.topics.pollers] ?? [])].sort((a, b) => a - b),
+      previousSlots: info?.slots ?? [],
     };
   });
   return { state: group.state, members };

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka, KafkaMessage } from 'kafkajs';
+// Every read_committed consumer of the forwarder skips all records of aborted transactions (see the module).
+import './read-committed.js';
 
 /**
  * Reads a topic with read_committed from the beginning (or from a time) up to its end as of now,

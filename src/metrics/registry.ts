@@ -159,6 +159,24 @@ export function createMetrics(registry = new Registry()) {
       help: 'Whether the last `_bulk` request reached Elasticsearch (1) or not (0).',
       registers: [registry],
     }),
+    orgOwned: new Gauge({
+      name: 'okta_forwarder_org_owned',
+      help: 'Whether this process polls the org now (1) or not (0): the poller group gives each org to one process at a time.',
+      labelNames: labels('org'),
+      registers: [registry],
+    }),
+    orgOwnershipChanges: new Counter({
+      name: 'okta_forwarder_org_ownership_changes_total',
+      help: 'Orgs this process took from the poller group or gave up, by change (took, reassigned, fenced, released): reassigned, the group gave it to another process; fenced, another process took it over; released, this process stopped or lost its group membership.',
+      labelNames: labels('org', 'change'),
+      registers: [registry],
+    }),
+    pollerInfo: new Gauge({
+      name: 'okta_forwarder_poller_info',
+      help: 'Always 1, labelled with this process as the poller group knows it ("<host>/<pid>") and its group.',
+      labelNames: labels('process', 'group'),
+      registers: [registry],
+    }),
     connectorState: new Gauge({
       name: 'okta_forwarder_connector_state',
       help: 'Connector state of each org: 1 for the current state, 0 for the others.',

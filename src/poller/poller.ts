@@ -51,6 +51,8 @@ export interface OrgPollerOptions {
   /** Uuids of this org's events already in Kafka with `published` at or after the given time (cursor recovery). */
   publishedUuidsSince: (sinceMs: number) => Promise<Set<string>>;
   telemetry: PollerTelemetry;
+  /** This process, written in each checkpoint: who polled the org. */
+  owner?: string;
   /** Events per page; Okta's maximum. */
   limit?: number;
   /** How far before the last published event a cursor recovery restarts. */
@@ -391,6 +393,7 @@ export class OrgPoller {
       lastPublished: Number.isFinite(lastPublishedMs) ? new Date(lastPublishedMs).toISOString() : undefined,
       events: (previous?.events ?? 0) + events.length + rejected.length,
       committedAt: new Date(this.now()).toISOString(),
+      ...(this.options.owner ? { owner: this.options.owner } : {}),
     };
     let result: PublishResult;
     try {

@@ -2,7 +2,8 @@ import type { Kafka } from 'kafkajs';
 import { publishingCodecOptions } from '../avro/schema-registry.js';
 import type { ForwarderConfig, OrgConfig } from '../config/index.js';
 import { SecretFileWatcher } from '../config/secrets.js';
-import { readCheckpoints } from '../kafka/checkpoints.js';
+import { KafkaCheckpointStore } from '../kafka/checkpoint-store.js';
+import { thisProcess } from '../kafka/poller-group.js';
 import { PagePublisher } from '../kafka/publisher.js';
 import { readToEnd } from '../kafka/read-to-end.js';
 import { createTopics } from '../kafka/topics.js';
@@ -13,6 +14,7 @@ import { ApiTokenAuthenticator, type Authenticator } from '../okta/auth.js';
 import { OktaClient } from '../okta/client.js';
 import { OAuthAuthenticator } from '../okta/oauth.js';
 import { PageEncoder } from './page-encoder.js';
+import { OrgAssignment } from './org-assignment.js';
 import { OrgPoller, type OrgPollerOptions, type PollerHandle } from './poller.js';
 import type { BackfillProgress } from './progress.js';
 import { PollerTelemetry } from './telemetry.js';
@@ -40,21 +42,38 @@ export function transactionalIdFor(config: ForwarderConfig, org: OrgConfig): str
 }
 
 export interface RunningPollers {
+  /** The pollers running in this process now, by org: orgs come and go as the poller group assigns them. */
   handles: Map<string, PollerHandle>;
-  /** Settles when every poller stopped; rejects with the first poller that could not go on. */
+  /**
+   * Settles when every poller stopped. Sharing the orgs through the group, it rejects only when
+   * the group cannot be joined again; polling every org, with the first poller that could not go
+   * on (fenced by another instance).
+   */
   done: Promise<void>;
   stop(): Promise<void>;
+  /** What keeps this process from polling its share of the orgs besides its pollers' own waits (out of the poller group). */
+  waitingFor?(): string | undefined;
 }
 
 /**
- * Starts one poller per configured org in this process, each with its own Okta client, cursor,
- * rate budget, transactional producer, state and metric labels. Creates the topics first.
+ * Which orgs this process polls: the share the poller group gives it (`group`, what `poll` and
+ * `run` do: several processes with one configuration share its orgs), or every configured org
+ * regardless of any other process (`every-org`: tests of the poller itself, and of what fencing
+ * does when two processes poll one org).
+ */
+export type OrgAssignmentMode = 'group' | 'every-org';
+
+/**
+ * Starts the pollers of this process, each org with its own Okta client, cursor, rate budget,
+ * transactional producer, state and metric labels. Creates the topics first.
  */
 export async function startPollers(options: {
   config: ForwarderConfig;
   kafka: Kafka;
   logger: Logger;
   metrics: Metrics;
+  /** Default `group`. */
+  assignment?: OrgAssignmentMode;
   onProgress?: (org: string, progress: BackfillProgress) => void;
   overrides?: Partial<Pick<OrgPollerOptions, 'retry' | 'limit' | 'recoveryOverlapMs' | 'progressIntervalMs'>>;
   /** Ends the waits for Kafka or the schema registry below (SIGTERM while starting). */
@@ -69,14 +88,23 @@ export async function startPollers(options: {
   // current schema, registered here before any page is read.
   // Pages are parsed and encoded on a worker thread.
   const encoder = new PageEncoder(await untilAvailable('the schema registry', 'registering the event schema', () => publishingCodecOptions(config, logger), waitOptions));
-  const handles = new Map<string, PollerHandle>();
-  const clients: OktaClient[] = [];
-  const watchers: SecretFileWatcher[] = [];
-  for (const org of config.okta.orgs) {
-    const client = oktaClientFor(org);
-    clients.push(client);
-    const secrets = new SecretFileWatcher(client.secretFiles);
-    watchers.push(secrets);
+  const checkpoints = new KafkaCheckpointStore(kafka, config.kafka.topics.checkpoints);
+  const owner = thisProcess();
+  // What an org needs across its pollers here (it may be given up and taken again): one Okta
+  // client, secret watcher and telemetry (its metric hooks register once).
+  const orgs = new Map<string, { client: OktaClient; secrets: SecretFileWatcher; telemetry: PollerTelemetry }>();
+  const resourcesOf = (org: OrgConfig) => {
+    let resources = orgs.get(org.id);
+    if (!resources) {
+      const client = oktaClientFor(org);
+      resources = { client, secrets: new SecretFileWatcher(client.secretFiles), telemetry: new PollerTelemetry(org.id, logger, metrics) };
+      orgs.set(org.id, resources);
+    }
+    return resources;
+  };
+  const startOrg = (orgId: string): PollerHandle => {
+    const org = config.okta.orgs.find((candidate) => candidate.id === orgId) as OrgConfig;
+    const { client, secrets, telemetry } = resourcesOf(org);
     const poller = new OrgPoller({
       org,
       source: {
@@ -92,25 +120,50 @@ export async function startPollers(options: {
         checkpointsTopic: config.kafka.topics.checkpoints,
         deadLetterTopic: config.kafka.topics.deadLetter,
       }),
-      loadCheckpoint: async () => (await readCheckpoints(kafka, config.kafka.topics.checkpoints)).get(org.id),
+      loadCheckpoint: () => checkpoints.get(org.id),
       publishedUuidsSince: (sinceMs) => publishedUuidsSince(kafka, config.kafka.topics.events, org.id, sinceMs),
-      telemetry: new PollerTelemetry(org.id, logger, metrics),
+      telemetry,
+      owner,
       ...(options.onProgress ? { onProgress: (progress: BackfillProgress) => options.onProgress?.(org.id, progress) } : {}),
       ...options.overrides,
     });
-    handles.set(org.id, poller.start());
+    return poller.start();
+  };
+  const closeAll = async () => {
+    await Promise.all([...orgs.values()].map(({ client }) => client.close()));
+    for (const { secrets } of orgs.values()) secrets.close();
+    await encoder.close();
+  };
+
+  if (options.assignment === 'every-org') {
+    const handles = new Map(config.okta.orgs.map((org) => [org.id, startOrg(org.id)]));
+    const all = [...handles.values()];
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        await Promise.all(all.map((handle) => handle.stop()));
+        await closeAll();
+      })());
+    return { handles, done: Promise.all(all.map((handle) => handle.done)).then(() => undefined), stop };
   }
-  const all = [...handles.values()];
+
+  const group = new OrgAssignment({
+    config,
+    kafka,
+    logger,
+    metrics,
+    startOrg,
+    ownedChanged: (org, owned) => orgs.get(org)?.telemetry.owned(owned),
+    ...waitOptions,
+  });
+  await group.start();
   let stopping: Promise<void> | undefined;
-  const stopAll = () =>
+  const stop = () =>
     (stopping ??= (async () => {
-      await Promise.all(all.map((handle) => handle.stop()));
-      await Promise.all(clients.map((client) => client.close()));
-      for (const watcher of watchers) watcher.close();
-      await encoder.close();
+      await group.stop();
+      await closeAll();
     })());
-  const done = Promise.all(all.map((handle) => handle.done)).then(() => undefined);
-  return { handles, done, stop: stopAll };
+  return { handles: group.handles, done: group.done, stop, waitingFor: () => group.waitingFor() };
 }
 
 /**

@@ -11,6 +11,7 @@ import { CONNECTOR_STATES, WORKING_STATES, type RateLimitWaitCause, type StateCh
  */
 export class PollerTelemetry {
   private lastPublishedMs: number | undefined;
+  private isOwned = true;
 
   constructor(
     readonly org: string,
@@ -133,8 +134,21 @@ export class PollerTelemetry {
     this.logger.info({ reason }, 'poller stopped');
   }
 
+  /**
+   * The org is polled here again (true), or no longer (false: another process of the poller group
+   * has it). Its connector state and poll lag are then that process's to report: here they are
+   * cleared, so no alert fires for an org this process does not poll.
+   */
+  owned(owned: boolean): void {
+    this.isOwned = owned;
+    this.metrics.orgOwned.set({ org: this.org }, owned ? 1 : 0);
+    if (owned) return;
+    for (const state of CONNECTOR_STATES) this.metrics.connectorState.set({ org: this.org, state }, 0);
+    this.metrics.pollLag.remove({ org: this.org });
+  }
+
   /** Called at scrape time and after each page. */
   updateLag(): void {
-    if (this.lastPublishedMs !== undefined) this.metrics.pollLag.set({ org: this.org }, Math.max(0, (this.now() - this.lastPublishedMs) / 1000));
+    if (this.isOwned && this.lastPublishedMs !== undefined) this.metrics.pollLag.set({ org: this.org }, Math.max(0, (this.now() - this.lastPublishedMs) / 1000));
   }
 }

@@ -203,7 +203,7 @@ describe('hostile records through the whole pipeline: every record indexed or de
       const client = indexClient(indexPrefix);
       const kafka = createKafka(config.kafka);
       const pollerLog = logCollector();
-      const pollers = await startPollers({ config, kafka, logger: pollerLog.logger, metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
+      const pollers = await startPollers({ config, assignment: 'every-org', kafka, logger: pollerLog.logger, metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
       cleanups.push(() => pollers.stop());
       const pollersEnded = settledFlag(pollers.done);
       const sinkLog = logCollector();

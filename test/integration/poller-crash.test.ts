@@ -78,7 +78,7 @@ describe('the poll command killed with SIGKILL', () => {
     await sim?.close();
   });
 
-  it(`ends with every uuid exactly once and no gap after ${KILLS} kills at seeded moments, most inside a page transaction`, { timeout: 240_000 }, async () => {
+  it(`ends with every uuid exactly once and no gap after ${KILLS} kills at seeded moments, most inside a page transaction`, { timeout: 360_000 }, async () => {
     const seed = testSeed(11);
     await withSeed(seed, async () => {
       const token = uniqueName('token');
@@ -93,6 +93,8 @@ describe('the poll command killed with SIGKILL', () => {
       const kills: KillRecord[] = [];
       const table = () => kills.map((k, i) => `kill ${i + 1}: ${JSON.stringify(k)}`).join('\n');
       let committed: Checkpoint | undefined;
+      // Each run joins the poller group; after a SIGKILL it gets the org once the group has given
+      // up on the dead member (the test config's session timeout, 6 s), hence the longer timeout.
       for (let kill = 0; kill < KILLS; kill += 1) {
         const requestsBefore = simulator.requests.length;
         const poll = spawnCli(['poll', '--config', file]);

@@ -64,7 +64,7 @@ describe('pollers of one org overlapping, as in a rolling update or a restart lo
       // abort reached the broker, which acted on it, the client hears nothing.
       const faults = responseLosingSockets({ seed: random.uint32(), rates: { Produce: 0.1, EndTxn: 0.1, AddPartitionsToTxn: 0.03, InitProducerId: 0.03 } });
       const kafka = new Kafka({ ...kafkaClientConfig(config.kafka, logger), socketFactory: faults.socketFactory });
-      const pollers = await startPollers({ config, kafka, logger, metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
+      const pollers = await startPollers({ config, assignment: 'every-org', kafka, logger, metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
       const instance: PollProcess = { name, pollers, faults };
       live.add(instance);
       pollers.done.then(

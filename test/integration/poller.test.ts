@@ -39,7 +39,7 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
   }
 
   async function run(config: ReturnType<typeof writeTestConfig>['config'], metrics = createMetrics()): Promise<RunningPollers> {
-    const pollers = await startPollers({ config, kafka: createKafka(config.kafka), logger: quietLogger(), metrics, overrides: { retry: FAST_RETRY } });
+    const pollers = await startPollers({ config, assignment: 'every-org', kafka: createKafka(config.kafka), logger: quietLogger(), metrics, overrides: { retry: FAST_RETRY } });
     cleanups.push(() => pollers.stop());
     return pollers;
   }
@@ -91,7 +91,7 @@ describe('the poller against the Okta simulator and the real Kafka', () => {
     sim.generate(1_000, { from: Date.now() - DAY, to: Date.now() - 60_000 });
     const { config, tokenFiles } = writeTestConfig([{ id: 'acme', domain: sim.domain, token: oldToken }]);
     // The real pacing for an operator's problem: the first wait alone is 15 to 30 s.
-    const pollers = await startPollers({ config, kafka: createKafka(config.kafka), logger: quietLogger(), metrics: createMetrics(), overrides: { retry: { ...FAST_RETRY, needsOperator: RETRY_POLICIES.needsOperator } } });
+    const pollers = await startPollers({ config, assignment: 'every-org', kafka: createKafka(config.kafka), logger: quietLogger(), metrics: createMetrics(), overrides: { retry: { ...FAST_RETRY, needsOperator: RETRY_POLICIES.needsOperator } } });
     cleanups.push(() => pollers.stop());
     const handle = pollers.handles.get('acme')!;
     await waitFor(() => handle.stats().progress?.caughtUp, 'the first backfill');

@@ -51,7 +51,7 @@ describe('records larger than a topic takes (max.message.bytes, 1 MB by default)
     sim.append([...bulky, giant!]);
     sim.generate(3_000, { from: now - DAY + 2, to: now - 60_000 });
     const { config } = writeTestConfig([{ id: 'acme', domain: sim.domain, token }]);
-    const pollers = await startPollers({ config, kafka: createKafka(config.kafka), logger: quietLogger(), metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
+    const pollers = await startPollers({ config, assignment: 'every-org', kafka: createKafka(config.kafka), logger: quietLogger(), metrics: createMetrics(), overrides: { retry: FAST_RETRY } });
     cleanups.push(() => pollers.stop());
     const handle = pollers.handles.get('acme')!;
     await waitFor(() => handle.stats().progress?.caughtUp, 'the backfill to catch up', 150_000);
@@ -87,6 +87,8 @@ describe('records larger than a topic takes (max.message.bytes, 1 MB by default)
         KAFKA_TOPIC_CHECKPOINTS: uniqueName('it-limits-checkpoints'),
         KAFKA_TOPIC_DEAD_LETTER: uniqueName('it-limits-dlq'),
         KAFKA_CONSUMER_GROUP: uniqueName('it-limits-group'),
+        KAFKA_TOPIC_POLLERS: uniqueName('it-limits-pollers'),
+        KAFKA_POLLER_GROUP: uniqueName('it-limits-pollers'),
         ELASTICSEARCH_URL: es.url,
         ELASTICSEARCH_USERNAME: es.username,
         ELASTICSEARCH_PASSWORD: es.password,

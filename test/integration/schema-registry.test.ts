@@ -96,7 +96,7 @@ describe.skipIf(REGISTRY_URL === '')(
       const kafka = createKafka(config.kafka);
 
       // The real poller, through the simulator, with the registry configured.
-      const pollers = await startPollers({ config, kafka, logger: quietLogger(), metrics: createMetrics(), overrides: { retry: { unreachable: FAST_RETRY, needsOperator: FAST_RETRY, kafka: FAST_RETRY } } });
+      const pollers = await startPollers({ config, assignment: 'every-org', kafka, logger: quietLogger(), metrics: createMetrics(), overrides: { retry: { unreachable: FAST_RETRY, needsOperator: FAST_RETRY, kafka: FAST_RETRY } } });
       cleanups.push(() => pollers.stop());
       const handle = pollers.handles.get('acme')!;
       await waitFor(() => handle.stats().progress?.caughtUp && handle.stats().events === generated.length, `all ${generated.length} events published`, 60_000);

@@ -131,7 +131,8 @@ function secretConfiguration(
     kafka: {
       brokers,
       clientId: uniqueName('it-secrets'),
-      topics: { events: uniqueName('it-secrets-events'), checkpoints: uniqueName('it-secrets-checkpoints'), deadLetter: uniqueName('it-secrets-dlq') },
+      topics: { events: uniqueName('it-secrets-events'), checkpoints: uniqueName('it-secrets-checkpoints'), deadLetter: uniqueName('it-secrets-dlq'), pollers: uniqueName('it-secrets-pollers') },
+      pollerGroup: uniqueName('it-secrets-pollers'),
       eventsPartitions: 1,
       consumerGroup: uniqueName('it-secrets-sink'),
       tls: { certFile },

@@ -32,7 +32,7 @@ export function writeTestConfig(
     tokenFiles[org.id] = join(dir, `${org.id}.token`);
     writeFileSync(tokenFiles[org.id]!, `${org.token}\n`);
   }
-  const topics = { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq') };
+  const topics = { events: uniqueName('it-events'), checkpoints: uniqueName('it-checkpoints'), deadLetter: uniqueName('it-dlq'), pollers: uniqueName('it-pollers') };
   const file = join(dir, 'config.json');
   writeFileSync(
     file,
@@ -49,7 +49,8 @@ export function writeTestConfig(
           ...extra.org,
         })),
       },
-      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3, ...extra.kafka },
+      // A poller group of its own: processes of other tests, with other orgs, never share it.
+      kafka: { brokers: kafkaEndpoint().brokers, clientId: uniqueName('it-client'), topics, eventsPartitions: 3, pollerGroup: uniqueName('it-pollers'), pollerSessionTimeoutMs: 6000, ...extra.kafka },
       metrics: { host: '127.0.0.1', port: extra.metricsPort ?? 0 },
       ...(extra.elasticsearch ? { elasticsearch: extra.elasticsearch } : {}),
       ...(extra.schemaRegistry ? { schemaRegistry: extra.schemaRegistry } : {}),

@@ -1,8 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
-import type { EncodedEvent } from '../../src/kafka/messages.js';
 import type { PageToPublish } from '../../src/kafka/publisher.js';
 import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
@@ -10,17 +6,11 @@ import type { LogPage } from '../../src/okta/client.js';
 import type { EncodedPage } from '../../src/poller/page-encoding.js';
 import { OrgPoller, type CountedPage, type PageSource } from '../../src/poller/poller.js';
 import { PollerTelemetry } from '../../src/poller/telemetry.js';
-import { tempDir } from '../support/temp.js';
+import { scriptedPageEvents, unitOrgConfig } from '../support/scripted-org.js';
 import { waitFor } from '../support/wait.js';
 
 const LIMIT = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function orgConfig() {
-  const file = join(tempDir('okta-forwarder-unit-'), 'config.json');
-  writeFileSync(file, JSON.stringify({ okta: { orgs: [{ id: 'acme', domain: 'acme.okta.com', auth: { tokenEnv: 'OKTA_TOKEN_TEST' }, pollIntervalSeconds: 3600 }] } }));
-  return loadConfig({ file, env: { OKTA_TOKEN_TEST: 'x' } }).config.okta.orgs[0]!;
-}
 
 /**
  * An org whose log holds `fullPages` full pages then one short page: a source that takes 5 ms
@@ -43,12 +33,7 @@ function scriptedOrg(fullPages: number) {
       const nextUrl = `page-${n + 1}`;
       onCounted?.({ items, nextUrl, rateLimit: undefined });
       await sleep(5);
-      const events: EncodedEvent[] = Array.from({ length: items }, (_, i) => ({
-        key: `uuid-${n}-${i}`,
-        eventType: 'user.session.start',
-        published: new Date(Date.UTC(2026, 0, 1, 0, n, i)).toISOString(),
-        value: Buffer.from([n, i]),
-      }));
+      const events = scriptedPageEvents(n, items);
       return { events: { items, events, rejected: [] }, nextUrl, rateLimit: undefined, bytes: 100 };
     },
   };
@@ -61,7 +46,7 @@ describe('the poller reads ahead', () => {
     const published: { page: string; requestedBefore: number }[] = [];
     const metrics = createMetrics();
     const poller = new OrgPoller({
-      org: orgConfig(),
+      org: unitOrgConfig(),
       source: org.source,
       sink: {
         connect: async () => undefined,

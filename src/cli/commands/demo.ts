@@ -60,7 +60,8 @@ export async function demoCommand(context: CommandContext): Promise<number> {
         okta: { orgs: [{ id: org, domain: sim.domain, allowInsecureHttp: true, auth: { tokenFile }, pollIntervalSeconds: 5, rateLimitShare: 0.5 }] },
         kafka: {
           brokers: kafkaEndpoint.brokers,
-          topics: { events: `demo.${run}.system-log`, checkpoints: `demo.${run}.checkpoints`, deadLetter: `demo.${run}.dlq` },
+          topics: { events: `demo.${run}.system-log`, checkpoints: `demo.${run}.checkpoints`, deadLetter: `demo.${run}.dlq`, pollers: `demo.${run}.pollers` },
+          pollerGroup: `demo-${run}-pollers`,
           eventsPartitions: 3,
           consumerGroup: `demo-${run}-sink`,
         },
@@ -94,16 +95,17 @@ export async function demoCommand(context: CommandContext): Promise<number> {
   try {
     poll = await startPollService(deps);
     const sinkService = (sink = await startSinkService(deps, false));
-    const pollerHandle = poll.pollers.handles.get(org);
+    // The org's poller once the poller group has given the org to this process.
+    const pollers = poll.pollers.handles;
     const sinkStats = () => sinkService.readiness().detail.sink as { indexed: number; deadLettered: number };
     progressTimer = setInterval(() => {
-      const stats = pollerHandle?.stats();
+      const stats = pollers.get(org)?.stats();
       const ratio = stats?.progress?.ratio ?? 0;
       line.update(`demo: backfill ${bar(ratio, 20)} ${(ratio * 100).toFixed(1)}%  published ${formatCount(stats?.events ?? 0)}  indexed ${formatCount(sinkStats().indexed)}  state ${stats?.state ?? 'starting'}`);
     }, 250);
     // Done when the backfill caught up and the sink settled every published event.
     while (!signalled) {
-      const stats = pollerHandle?.stats();
+      const stats = pollers.get(org)?.stats();
       const settled = sinkStats().indexed + sinkStats().deadLettered;
       if (stats?.progress?.caughtUp && settled >= stats.events && stats.events >= historyEvents) break;
       await new Promise((resolve) => setTimeout(resolve, 250));

@@ -8,8 +8,10 @@ import { runService, type Service, type ServiceDeps } from '../service.js';
 import { bar, formatCount, formatDuration, StatusLine } from '../terminal.js';
 
 /**
- * `okta-forwarder poll`: one poller per configured org, until SIGINT/SIGTERM, which stops each
- * after its page in flight. Exit 1 when a poller cannot go on (another instance took its org over).
+ * `okta-forwarder poll`: one poller per org this process holds in the poller group (all of them
+ * when it runs alone; several processes with one configuration share the orgs), until
+ * SIGINT/SIGTERM, which stops each after its page in flight and then leaves the group. A poller
+ * fenced by another process gives its org up; the process goes on with the others.
  */
 export async function pollCommand(context: CommandContext): Promise<number> {
   return runService('poll', loadConfigWithOrgs(context, 'poll'), startPollService);
@@ -39,7 +41,10 @@ export async function startPollService(deps: ServiceDeps): Promise<Service & { p
       const stats = [...pollers.handles].map(([org, handle]) => [org, handle.stats()] as const);
       const states = Object.fromEntries(stats.map(([org, s]) => [org, s.state]));
       // An org whose poller waits for Kafka is not doing its job either, whatever Okta says.
-      const waiting = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
+      const waiting: Record<string, string | undefined> = Object.fromEntries(stats.filter(([, s]) => s.waitingFor !== undefined).map(([org, s]) => [org, s.waitingFor]));
+      // Out of the poller group, the process polls nothing, and says why.
+      const group = pollers.waitingFor?.();
+      if (group !== undefined) waiting['poller group'] = group;
       const ready = Object.values(states).every((state) => WORKING_STATES.has(state as ConnectorState)) && Object.keys(waiting).length === 0;
       return { ready, detail: { connectors: states, ...(Object.keys(waiting).length > 0 ? { waitingFor: waiting } : {}) } };
     },
