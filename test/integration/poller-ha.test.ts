@@ -81,8 +81,10 @@ describe('several poll processes sharing their orgs through the poller group', (
       });
       const env = { ELASTICSEARCH_PASSWORD: es.password };
       const kafka = createKafka(config.kafka);
-      const ports = await freePorts(4);
-      const sink = spawnCli(['sink', '--config', file], { ...env, METRICS_PORT: String(ports[3]) });
+      const ports = await freePorts(5);
+      // Two sinks, members of one consumer group, as a deployment runs them beside the pollers.
+      const sinks = [ports[3], ports[4]].map((port) => spawnCli(['sink', '--config', file], { ...env, METRICS_PORT: String(port) }));
+      const sinkLogs = () => sinks.map((sink, i) => `--- sink ${i + 1}:\n${sink.output().slice(-1500)}`).join('\n');
 
       const lives: PollerLife[] = [];
       const current = new Map<string, PollerLife>();
@@ -200,11 +202,12 @@ describe('several poll processes sharing their orgs through the poller group', (
           const found = await documentIds(client, prefix).catch(() => []);
           return found.length >= expected ? found : undefined;
         },
-        () => `the sink to index ${expected} documents\n${sink.output().slice(-1500)}`,
+        () => `the sinks to index ${expected} documents\n${sinkLogs()}`,
         90_000,
         1000,
       );
-      sink.child.kill('SIGTERM');
+      for (const sink of sinks) sink.child.kill('SIGTERM');
+      expect(await Promise.all(sinks.map((sink) => sink.exited)), sinkLogs()).toEqual([0, 0]);
       expect(duplicates(ids), 'documents twice in Elasticsearch').toEqual([]);
       expect(ids).toHaveLength(expected);
 
