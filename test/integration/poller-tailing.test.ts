@@ -35,7 +35,8 @@ describe('tailing a caught-up org as often as its rate-limit share allows', () =
     const kafka = createKafka(config.kafka);
     const pollers = await startPollers({ config, kafka, logger: createLogger({ level: 'warn', destination: { write: () => undefined } }), metrics: createMetrics() });
     cleanups.push(() => pollers.stop());
-    const handle = pollers.handles.get('acme')!;
+    // The org is this process's once the poller group has given it its slot.
+    const handle = await waitFor(() => pollers.handles.get('acme'), 'the poller group to give this process the org', 60_000);
     await waitFor(() => handle.stats().progress?.caughtUp && handle.stats().events === 500, 'the backfill to catch up', 60_000);
 
     // Ten events a second, published as Okta persists them, for 30 s.

@@ -144,7 +144,10 @@ describe('the sink through failures', () => {
     // It keeps trying, and nothing of the blocked documents is dead-lettered or lost meanwhile.
     const retried = first.stats().retried;
     await waitFor(() => first.stats().retried >= retried + 3_000, 'more attempts while the block holds', 60_000);
-    expect(first.stats()).toMatchObject({ indexed: 1_000, deadLettered: 0, waitingForElasticsearch: true });
+    // Counted in the index, not by the sink's counter of index operations: a rebalance under load
+    // may hand the sink records of the first batch again, indexed again under their ids.
+    expect(await indexedCount(client, prefix)).toBe(1_000);
+    expect(first.stats()).toMatchObject({ deadLettered: 0, waitingForElasticsearch: true });
     // Stop ends the wait: the batch is abandoned uncommitted, for the next member.
     await first.stop();
 
