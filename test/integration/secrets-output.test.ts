@@ -57,12 +57,12 @@ async function runBuiltCli(args: string[], env: NodeJS.ProcessEnv, options: { un
   const check = () => {
     if (options.until?.test(run.stdout + run.stderr)) seen();
   };
-  child.stdout.on('data', (chunk: Buffer) => {
-    run.stdout += chunk.toString();
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stdout += chunk;
     check();
   });
-  child.stderr.on('data', (chunk: Buffer) => {
-    run.stderr += chunk.toString();
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    run.stderr += chunk;
     check();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

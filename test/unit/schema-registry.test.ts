@@ -186,7 +186,7 @@ async function recordingEndpoint(answer: (request: Recorded) => { status: number
   const requests: Recorded[] = [];
   const server: Server = createServer((req, res) => {
     let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
     req.on('end', () => {
       const request = { method: req.method, url: req.url, headers: req.headers, body };
       requests.push(request);
