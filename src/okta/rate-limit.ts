@@ -1,8 +1,10 @@
 /**
  * Okta's per-minute budget for /api/v1/logs is org-wide and shared with every other integration.
  * RateBudget reads X-Rate-Limit-* from every response and lets the poller spend at most
- * `share` of the limit in each window, spread evenly over the window; the rest is left to others. When another client has
- * already spent the org's budget (Remaining at zero), it waits for the reset too.
+ * `share` of the limit in each window; the rest is left to others. A tailing poller's requests are
+ * spread evenly over the window; a backlog (a backfill, a catch-up) spends the window's share
+ * without spacing, then waits for the reset. When another client has already spent the org's
+ * budget (Remaining at zero), it waits for the reset too.
  */
 export interface RateLimitSnapshot {
   limit: number;
@@ -62,14 +64,19 @@ export class RateBudget {
     return Math.max(1, Math.floor(snapshot.limit * this.share));
   }
 
-  /** How long to wait before the next request may be sent (0: now). */
-  delayMs(): number {
+  /**
+   * How long to wait before the next request may be sent (0: now). A `backlog` request (the page
+   * after a full one) is not spaced: the window's share goes out as fast as pages come, since
+   * spreading it would end a backfill up to one window later than the share allows, and the
+   * same number of requests per window is left to others either way.
+   */
+  delayMs(backlog = false): number {
     const snapshot = this.snapshot;
     if (!snapshot) return 0;
     const now = this.now();
     if (now >= snapshot.resetAtMs) return 0;
     if (this.usedInWindow >= this.allowed(snapshot) || snapshot.remaining <= 0) return snapshot.resetAtMs - now;
-    return Math.max(0, Math.round(this.nextAtMs - now));
+    return backlog ? 0 : Math.max(0, Math.round(this.nextAtMs - now));
   }
 
   /**
@@ -77,9 +84,9 @@ export class RateBudget {
    * reset because the share is spent (`share`), or because Okta reports the org's whole budget
    * spent, by others too (`org_budget`).
    */
-  waitCause(): BudgetWaitCause | undefined {
+  waitCause(backlog = false): BudgetWaitCause | undefined {
     const snapshot = this.snapshot;
-    if (!snapshot || this.delayMs() <= 0) return undefined;
+    if (!snapshot || this.delayMs(backlog) <= 0) return undefined;
     if (snapshot.remaining <= 0) return 'org_budget';
     return this.usedInWindow >= this.allowed(snapshot) ? 'share' : 'pacing';
   }

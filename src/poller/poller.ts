@@ -280,12 +280,13 @@ export class OrgPoller {
       return head.page;
     }
     await this.dropAhead();
-    return this.request(url).page;
+    return this.request(url, false).page;
   }
 
-  private request(url: string): AheadPage {
+  /** `backlog`: the page follows a full one (read ahead), so the budget does not space it. */
+  private request(url: string, backlog: boolean): AheadPage {
     const entry = { url } as AheadPage;
-    entry.page = this.fetch(url, ({ items, nextUrl }) => {
+    entry.page = this.fetch(url, backlog, ({ items, nextUrl }) => {
       if (items < this.limit || !nextUrl) return;
       entry.fullNext = nextUrl;
       this.readAhead();
@@ -302,7 +303,7 @@ export class OrgPoller {
     if (!newest?.fullNext || this.ahead.length >= READ_AHEAD_PAGES || this.stopped) return;
     const next = newest.fullNext;
     newest.fullNext = undefined;
-    this.ahead.push(this.request(next));
+    this.ahead.push(this.request(next, true));
   }
 
   /** Forgets the pages read ahead (the cursor went elsewhere, or the poller stops), after their requests end. */
@@ -314,8 +315,8 @@ export class OrgPoller {
   }
 
   /** Waits for the rate budget, then requests the page; `requestMs` runs from sending to the page received and counted. */
-  private async fetch(url: string, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
-    await this.waitForBudget();
+  private async fetch(url: string, backlog: boolean, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
+    await this.waitForBudget(backlog);
     // The budget counts the response once, as early as possible: before the next page is requested ahead.
     let observed = false;
     const observe = (rateLimit: RateLimitSnapshot | undefined) => {
@@ -339,9 +340,9 @@ export class OrgPoller {
    * the state unchanged); a wait for the next window shows `rate_limited` for as long as it lasts,
    * whichever request waits (see ConnectorStatus).
    */
-  private async waitForBudget(): Promise<void> {
-    const delay = this.budget.delayMs();
-    const cause = this.budget.waitCause();
+  private async waitForBudget(backlog: boolean): Promise<void> {
+    const delay = this.budget.delayMs(backlog);
+    const cause = this.budget.waitCause(backlog);
     if (delay <= 0 || !cause) return;
     if (cause === 'pacing') {
       this.options.telemetry.rateLimitWait(cause, delay);

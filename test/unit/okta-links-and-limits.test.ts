@@ -70,6 +70,26 @@ describe('the rate-limit budget', () => {
     expect(budget.delayMs()).toBe(Math.round(30_000 / 59));
   });
 
+  it('sends a backlog (the pages of a backfill) without spacing, up to the share, then waits for the reset', () => {
+    let now = 0;
+    const budget = new RateBudget(0.5, () => now);
+    for (let i = 1; i <= 60; i += 1) {
+      expect(budget.delayMs(true), `request ${i}`).toBe(0);
+      now += 200;
+      budget.observe(readRateLimit(headers(120, 120 - i, 60))!);
+    }
+    // 60 of 120 spent in 12 s: the rest of the window is the others', backlog or not.
+    expect(budget.delayMs(true)).toBe(60_000 - now);
+    expect(budget.waitCause(true)).toBe('share');
+    // A tailing request in the same window would have been spaced.
+    const tailing = new RateBudget(0.5, () => 0);
+    tailing.observe(readRateLimit(headers(120, 119, 60))!);
+    expect(tailing.delayMs(true)).toBe(0);
+    expect(tailing.delayMs()).toBe(1000);
+    expect(tailing.waitCause()).toBe('pacing');
+    expect(tailing.waitCause(true)).toBeUndefined();
+  });
+
   it('waits for the reset when other clients have spent the org budget', () => {
     const now = 5_000_000;
     const budget = new RateBudget(0.5, () => now);

@@ -82,13 +82,10 @@ describe('the connector state while the poller waits for its rate budget', () =>
     const { handle, lines, waited } = pollerOver(source, 0.5);
 
     await vi.advanceTimersByTimeAsync(1_000);
-    // page-0 read; page-1 waits its turn within the share (20 s: the share left spread over the window left).
-    expect(requested.map((r) => r.url)).toEqual(['page-0']);
-    expect(handle.stats().state).toBe('backfilling');
-
-    await vi.advanceTimersByTimeAsync(20_000);
-    // page-1 read and published; page-2, read ahead, waits for the window's reset: the share is spent.
+    // page-0 read; page-1 follows a full page (a backlog), so it goes at once, not spaced over the
+    // window; page-2, read ahead, waits for the window's reset: the share (2 of 4) is spent.
     expect(requested.map((r) => r.url)).toEqual(['page-0', 'page-1']);
+    expect(requested[1]!.atMs).toBe(START);
     expect(handle.stats().pages).toBe(2);
     expect(handle.stats().state).toBe('rate_limited');
     for (const atMs of [START + 25_000, START + 35_000, START + 40_000]) {
@@ -101,13 +98,14 @@ describe('the connector state while the poller waits for its rate budget', () =>
     expect(requested.map((r) => r.url)).toEqual(['page-0', 'page-1', 'page-2']);
     expect(requested[2]!.atMs).toBeGreaterThanOrEqual(START + 40_000);
     expect(handle.stats().state).toBe('connected');
-    expect(await waited('pacing')).toBeCloseTo(20, 0);
-    expect(await waited('share')).toBeCloseTo(20.25, 1);
+    expect(await waited('pacing')).toBe(0);
+    expect(await waited('share')).toBeCloseTo(40.25, 1);
     expect(await waited('org_budget')).toBe(0);
 
     // Waiting within the forwarder's own share is the rate limit working: no warning, no error.
     const states = lines.filter((l) => l.state !== undefined);
-    expect(states.map((l) => `${l.level} ${l.state}`)).toEqual(['info backfilling', 'debug rate_limited', 'debug backfilling', 'info connected']);
+    // The first state is rate_limited: page-2 waits before the main loop has published page-0.
+    expect(states.map((l) => `${l.level} ${l.state}`)).toEqual(['debug rate_limited', 'debug backfilling', 'info connected']);
     expect(lines.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
     const stopping = handle.stop();
     await vi.advanceTimersByTimeAsync(0);
@@ -122,6 +120,8 @@ describe('the connector state while the poller waits for its rate budget', () =>
         calls += 1;
         // Two 429s in a row; then pages, the second of which reports the org's whole budget spent (by others).
         if (calls <= 2) throw new OktaError('OF_OKTA_RATE_LIMITED', 'Okta acme.okta.com answered 429 E0000047 (API call exceeded rate limit due to too many requests.)', { status: 429, retryAtMs: Date.now() + 10_000 });
+        // A page takes 0.5 s to arrive, so the two episodes are apart in time.
+        await new Promise((resolve) => setTimeout(resolve, 500));
         const n = Number(url.slice('page-'.length));
         const rateLimit = calls === 4 ? { limit: 100, remaining: 0, resetAtMs: Date.now() + 30_000 } : { limit: 100, remaining: 90, resetAtMs: Date.now() + 60_000 };
         const result = page(n, n < 2 ? LIMIT : 3, rateLimit);
@@ -137,12 +137,13 @@ describe('the connector state while the poller waits for its rate budget', () =>
     };
     expect(await stateAt(1)).toBe('rate_limited');
     expect(await stateAt(15)).toBe('rate_limited');
-    // The 429s are over at 20.5 s: page-0 read, page-1 waits its turn within the share.
-    expect(await stateAt(21)).toBe('backfilling');
-    // page-1 said the org has nothing left: page-2 waits for Okta's reset, 30 s later.
+    // The 429s are over at 20.5 s: page-0 arrives at 21 s, page-1 (a backlog) is asked at once.
+    expect(await stateAt(21.2)).toBe('backfilling');
+    expect(calls).toBe(4);
+    // page-1 (21.5 s) said the org has nothing left: page-2 waits for Okta's reset, 30 s later.
     expect(await stateAt(30)).toBe('rate_limited');
     expect(calls).toBe(4);
-    expect(await stateAt(50)).toBe('rate_limited');
+    expect(await stateAt(51)).toBe('rate_limited');
     expect(await stateAt(53)).toBe('connected');
     expect(calls).toBe(5);
 
