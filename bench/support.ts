@@ -20,6 +20,8 @@ import { readEndpoints } from '../src/stack/stack.js';
 
 export const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
 export const NODE_FLAGS = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+/** BENCH_ENV: `NAME=value` pairs, space-separated, added to the forwarder processes' environment (e.g. glibc's MALLOC_* settings); an experiment, as BENCH_NODE_FLAGS. */
+export const CHILD_ENV = process.env.BENCH_ENV?.split(' ').filter(Boolean) ?? [];
 export const RESULTS_DIR = join(PROJECT_ROOT, 'bench', 'results');
 
 /** A number from the environment, for the size and duration knobs. */
@@ -243,7 +245,8 @@ export function startForwarder(command: 'poll' | 'sink' | 'run', settings: { con
     writeFileSync(file, JSON.stringify(settings.config));
     args.push('--config', file);
   }
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...settings.env }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const extraEnv = Object.fromEntries(CHILD_ENV.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH, ...extraEnv, ...settings.env }, stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   let exited: number | null | undefined;
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -332,19 +335,21 @@ export interface BenchResult {
   date: string;
   runs: number;
   nodeFlags: string[];
+  /** BENCH_ENV of an experiment. */
+  env?: string[];
   machine: Record<string, string | number>;
   figures: Record<string, unknown>;
 }
 
-/** bench/results/<name>.json, or <name> <flags>.json for a run with BENCH_NODE_FLAGS (an experiment, not the reference). */
+/** bench/results/<name>.json, or <name> <flags>.json for a run with BENCH_NODE_FLAGS or BENCH_ENV (an experiment, not the reference). */
 function resultFile(name: string): string {
-  return join(RESULTS_DIR, `${[name, ...NODE_FLAGS].join(' ').replace(/[^\w.=-]+/g, '_')}.json`);
+  return join(RESULTS_DIR, `${[name, ...NODE_FLAGS, ...CHILD_ENV].join(' ').replace(/[^\w.=-]+/g, '_')}.json`);
 }
 
 /** Writes the figures with the date, the machine and its load, for the sizing report and docs/performance.md. */
 export function writeResult(name: string, figures: Record<string, unknown>): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const result: BenchResult = { name, date: new Date().toISOString(), runs: RUNS, nodeFlags: NODE_FLAGS, machine: machine(), figures };
+  const result: BenchResult = { name, date: new Date().toISOString(), runs: RUNS, nodeFlags: NODE_FLAGS, ...(CHILD_ENV.length ? { env: CHILD_ENV } : {}), machine: machine(), figures };
   writeFileSync(resultFile(name), `${JSON.stringify(result, null, 2)}\n`);
 }
 

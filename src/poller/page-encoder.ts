@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { OktaEventCodecOptions } from '../avro/index.js';
+import { createOktaEventCodec, type OktaEventCodec, type OktaEventCodecOptions } from '../avro/index.js';
 import { ForwarderError } from '../errors.js';
 import { PageBodyError } from '../okta/page-body.js';
-import { fromTransferable, type EncodedPage, type TransferablePage } from './page-encoding.js';
+import { encodePageBody, fromTransferable, type EncodedPage, type TransferablePage } from './page-encoding.js';
 
 export interface EncodeRequest {
   id: number;
@@ -19,22 +19,51 @@ export type EncodeReply = { id: number; items: number } | { id: number; page: Tr
  * to the thread and encoded pages come back as transferred buffers, not copies.
  *
  * One encoder serves every org of the process, a page at a time. The thread starts at the first
- * page; if it dies, the pages in flight fail with a retriable OF_AVRO_ENCODE (the poller fetches
- * them again) and the next page starts a new thread.
+ * large page; if it dies, the pages in flight fail with a retriable OF_AVRO_ENCODE (the poller
+ * fetches them again) and the next page starts a new thread.
+ *
+ * The thread is worth its memory (its own V8 heap: 12 MB idle, 30-40 MB working) only for large
+ * pages. A tailing poller's pages hold a few events each and take well under a millisecond to
+ * encode: bodies below `inlineBelowBytes` are encoded on the calling thread, and the thread stops
+ * after `idleStopMs` without work, so a process that only tails does not keep one.
  */
+export interface PageEncoderOptions {
+  /** Bodies smaller than this are encoded on the calling thread (default 64 KiB, some 30 events). */
+  inlineBelowBytes?: number;
+  /** The thread stops after this long without a page (default 30 s); the next large page starts it again. */
+  idleStopMs?: number;
+}
+
 export class PageEncoder {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, { resolve: (page: EncodedPage) => void; reject: (error: Error) => void; onCounted: ((items: number) => void) | undefined }>();
   private nextId = 1;
+  private codec: OktaEventCodec | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly inlineBelowBytes: number;
+  private readonly idleStopMs: number;
 
   /** `codecOptions`: how to encode (plain data, it is handed to the thread). */
-  constructor(private readonly codecOptions: Pick<OktaEventCodecOptions, 'encodeWithConfluentId'> = {}) {}
+  constructor(
+    private readonly codecOptions: Pick<OktaEventCodecOptions, 'encodeWithConfluentId'> = {},
+    options: PageEncoderOptions = {},
+  ) {
+    this.inlineBelowBytes = options.inlineBelowBytes ?? 64 * 1024;
+    this.idleStopMs = options.idleStopMs ?? 30_000;
+  }
+
+  /** Whether the encoder thread is running (it starts with the first large page, and stops when idle). */
+  get threadRunning(): boolean {
+    return this.worker !== undefined;
+  }
 
   /**
    * A page body (a 200 answer) as events ready for Kafka. Rejects with PageBodyError when the body
    * is not a JSON array. `onCounted` hears the number of items once parsed, before encoding ends.
    */
   encode(body: Buffer, contentType: string, onCounted?: (items: number) => void): Promise<EncodedPage> {
+    if (body.byteLength < this.inlineBelowBytes) return this.encodeHere(body, contentType, onCounted);
+    clearTimeout(this.idleTimer);
     const worker = this.started();
     const id = this.nextId++;
     // The body's memory moves to the thread; a Buffer that shares memory with others is copied first.
@@ -47,7 +76,19 @@ export class PageEncoder {
     return result;
   }
 
+  /** A small page, on this thread: the same code and the same errors as on the encoder thread. */
+  private encodeHere(body: Buffer, contentType: string, onCounted: ((items: number) => void) | undefined): Promise<EncodedPage> {
+    try {
+      this.codec ??= createOktaEventCodec(this.codecOptions);
+      return Promise.resolve(fromTransferable(encodePageBody(body, contentType, this.codec, onCounted)));
+    } catch (err) {
+      if (err instanceof PageBodyError) return Promise.reject(err);
+      return Promise.reject(new ForwarderError('OF_AVRO_ENCODE', `encoding a page as Avro: ${(err as Error).message}`, { retriable: true, cause: err }));
+    }
+  }
+
   async close(): Promise<void> {
+    clearTimeout(this.idleTimer);
     const worker = this.worker;
     if (!worker) return;
     this.fail(worker, new Error('the encoder was closed'));
@@ -78,10 +119,24 @@ export class PageEncoder {
     if (!waiting) return;
     if ('items' in reply) return waiting.onCounted?.(reply.items);
     this.pending.delete(reply.id);
-    if (this.pending.size === 0) this.worker?.unref();
+    if (this.pending.size === 0) {
+      this.worker?.unref();
+      this.stopWhenIdle();
+    }
     if ('page' in reply) waiting.resolve(fromTransferable(reply.page));
     else if ('bodyProblem' in reply) waiting.reject(new PageBodyError(reply.bodyProblem));
     else waiting.reject(new ForwarderError('OF_AVRO_ENCODE', `encoding a page as Avro: ${reply.failure}`, { retriable: true }));
+  }
+
+  private stopWhenIdle(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      const worker = this.worker;
+      if (!worker || this.pending.size > 0) return;
+      this.worker = undefined;
+      void worker.terminate();
+    }, this.idleStopMs);
+    this.idleTimer.unref();
   }
 
   private fail(worker: Worker, err: Error): void {

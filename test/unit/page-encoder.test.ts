@@ -7,6 +7,8 @@ import { encodePageBody, fromTransferable } from '../../src/poller/page-encoding
 import { fixtureEvents } from '../support/fixtures.js';
 
 const codec = createOktaEventCodec();
+/** Every page on the thread, however small. */
+const ON_THREAD = { inlineBelowBytes: 0 };
 const body = (value: unknown) => Buffer.from(JSON.stringify(value));
 /** The fixtures as a page body carries them (JSON text: a -0 among the quirks arrives as 0). */
 const sentEvents = () => JSON.parse(JSON.stringify(fixtureEvents())) as Record<string, unknown>[];
@@ -51,7 +53,7 @@ describe('the page encoder thread', () => {
   });
 
   it('encodes pages on its thread exactly as the codec does, counting items first', async () => {
-    encoder = new PageEncoder();
+    encoder = new PageEncoder({}, ON_THREAD);
     const events = sentEvents();
     const counts: number[] = [];
     const pages = await Promise.all([encoder.encode(body(events), 'application/json', (n) => counts.push(n)), encoder.encode(body(events.slice(0, 3)), 'application/json')]);
@@ -61,7 +63,7 @@ describe('the page encoder thread', () => {
   });
 
   it('writes the Confluent wire format with the registry id it was given', async () => {
-    encoder = new PageEncoder({ encodeWithConfluentId: 7 });
+    encoder = new PageEncoder({ encodeWithConfluentId: 7 }, ON_THREAD);
     const [event] = sentEvents();
     const page = await encoder.encode(body([event]), 'application/json');
     expect([...page.events[0]!.value.subarray(0, 5)]).toEqual([0, 0, 0, 0, 7]);
@@ -69,14 +71,14 @@ describe('the page encoder thread', () => {
   });
 
   it('rejects a body that is not JSON with PageBodyError, and keeps working', async () => {
-    encoder = new PageEncoder();
+    encoder = new PageEncoder({}, ON_THREAD);
     await expect(encoder.encode(Buffer.from('not json'), 'text/plain')).rejects.toThrow(PageBodyError);
     await expect(encoder.encode(Buffer.from('not json'), 'text/plain')).rejects.toThrow(/a body that is not JSON \(a text\/plain body starting "not json"\)/);
     expect((await encoder.encode(body([{ uuid: 'x' }]), 'application/json')).events[0]!.key).toBe('x');
   });
 
   it('fails the pages in flight with a retriable error when its thread dies, and starts a new thread for the next page', async () => {
-    encoder = new PageEncoder();
+    encoder = new PageEncoder({}, ON_THREAD);
     await encoder.encode(body([{ uuid: 'warm-up' }]), 'application/json');
     const thread = (encoder as unknown as { worker: Worker }).worker;
     // A page big enough (some 6,000 events) to be still in the thread when it is terminated.
@@ -87,10 +89,38 @@ describe('the page encoder thread', () => {
   });
 
   it('encodes a Buffer that shares its memory with others without detaching them', async () => {
-    encoder = new PageEncoder();
+    encoder = new PageEncoder({}, ON_THREAD);
     const shared = Buffer.from(`xx${JSON.stringify([{ uuid: 'shared' }])}yy`);
     const page = await encoder.encode(shared.subarray(2, shared.length - 2), 'application/json');
     expect(page.events[0]!.key).toBe('shared');
     expect(shared.toString().startsWith('xx[')).toBe(true);
+  });
+
+  it('encodes small pages on the calling thread, the same records and errors, and starts no thread for them', async () => {
+    encoder = new PageEncoder({}, { inlineBelowBytes: 64 * 1024 });
+    const events = sentEvents().slice(0, 5);
+    const counts: number[] = [];
+    const page = await encoder.encode(body(events), 'application/json', (n) => counts.push(n));
+    expect(counts).toEqual([5]);
+    expect(page.events.map((event) => event.value)).toEqual(events.map((event) => codec.encode(event)));
+    await expect(encoder.encode(Buffer.from('not json'), 'text/plain')).rejects.toThrow(/a body that is not JSON \(a text\/plain body starting "not json"\)/);
+    expect(encoder.threadRunning).toBe(false);
+    // A page of 64 KiB or more goes to the thread.
+    const large = Array.from({ length: 40 }, () => sentEvents()).flat();
+    expect(body(large).byteLength).toBeGreaterThanOrEqual(64 * 1024);
+    expect((await encoder.encode(body(large), 'application/json')).items).toBe(large.length);
+    expect(encoder.threadRunning).toBe(true);
+  });
+
+  it('stops its thread when idle and starts it again for the next large page', async () => {
+    encoder = new PageEncoder({}, { inlineBelowBytes: 0, idleStopMs: 50 });
+    await encoder.encode(body([{ uuid: 'first' }]), 'application/json');
+    const first = (encoder as unknown as { worker: Worker }).worker;
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    await exited;
+    expect(encoder.threadRunning).toBe(false);
+    expect((await encoder.encode(body([{ uuid: 'again' }]), 'application/json')).events[0]!.key).toBe('again');
+    expect(encoder.threadRunning).toBe(true);
+    expect((encoder as unknown as { worker: Worker }).worker).not.toBe(first);
   });
 });
