@@ -20,7 +20,7 @@ import { keyHashPartitioner } from '../src/kafka/partitioner.js';
 import { ensureTopics } from '../src/kafka/topics.js';
 import { indexFor, normalizeEvent } from '../src/normalize/index.js';
 import { startSimulator } from '../src/simulator/index.js';
-import { cpuMeter, formatSpread, peakRssMb, printTable, repeat, sleep, stackUnderTest, startForwarder, writeResult } from './support.js';
+import { cpuMeter, formatSpread, peakRssMb, printTable, repeat, sleep, stackUnderTest, startForwarder, untilIdle, writeResult } from './support.js';
 
 const EVENTS = Number(process.argv[2] ?? 200_000);
 const stack = stackUnderTest();
@@ -57,6 +57,7 @@ async function measureOnce(run: string) {
 
     // Plain _bulk of the normalized documents, same template, batches of 1000.
     await installIndexTemplate(es, plainPrefix);
+    await untilIdle(stack.pids.elasticsearch);
     let cpu = cpuMeter({ elasticsearch: stack.pids.elasticsearch });
     started = performance.now();
     for (let i = 0; i < documents.length; i += 1000) {
@@ -78,6 +79,8 @@ async function measureOnce(run: string) {
     for (let i = 0; i < records.length; i += 1000) await producer.send({ topic: config.kafka.topics.events, messages: records.slice(i, i + 1000) });
     await producer.disconnect();
 
+    // The plain bulk's merges are not the sink's.
+    await untilIdle(stack.pids.elasticsearch);
     const sink = startForwarder('sink', { env });
     try {
       await sink.waitForLog(/"msg":"sink started"/);

@@ -119,6 +119,21 @@ export function cpuMeter(pids: Record<string, number | undefined>): () => Record
   return () => Object.fromEntries(known.map(([name, pid]) => [name, cpuSeconds(pid) - before.get(name)!]));
 }
 
+/**
+ * Waits until a process is idle (under 10 % of a core over 2 s; 60 s at most), so that what it
+ * still does for one measurement (Elasticsearch merging the segments a bulk just wrote) is not
+ * counted in the next one.
+ */
+export async function untilIdle(pid: number | undefined): Promise<void> {
+  if (pid === undefined) return;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const cpu = cpuMeter({ pid });
+    await sleep(2000);
+    if (cpu().pid! / 2 < 0.1) return;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Processes under test
 
