@@ -11,6 +11,7 @@ import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retryin
 import { BackfillTracker, type BackfillProgress } from './progress.js';
 import { ConnectorStatus, failureHandling, type ConnectorState, type RateLimitedBy } from './state.js';
 import { TailCadence } from './tail-cadence.js';
+import type { PageSlots } from './page-slots.js';
 import type { PollerTelemetry } from './telemetry.js';
 
 /** Where pages come from: the org's Okta client (src/okta/client.ts) with the page encoder, or anything that behaves like them. */
@@ -55,6 +56,8 @@ export interface OrgPollerOptions {
   owner?: string;
   /** Events per page; Okta's maximum. */
   limit?: number;
+  /** Shared by the process's orgs: bounds the pages read ahead at once (see PageSlots). */
+  pageSlots?: PageSlots;
   /** How far before the last published event a cursor recovery restarts. */
   recoveryOverlapMs?: number;
   /** Retry policies by kind; tests make them instant. */
@@ -317,6 +320,16 @@ export class OrgPoller {
   /** Waits for the rate budget, then requests the page; `requestMs` runs from sending to the page received and counted. */
   private async fetch(url: string, backlog: boolean, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
     await this.waitForBudget(backlog);
+    // A page read ahead waits for a slot among the process's (memory, see PageSlots); the wait is not the request's time.
+    const release = backlog ? await this.options.pageSlots?.acquire(this.abort.signal) : undefined;
+    try {
+      return await this.fetchNow(url, onCounted);
+    } finally {
+      release?.();
+    }
+  }
+
+  private async fetchNow(url: string, onCounted?: (counted: CountedPage) => void): Promise<FetchedPage> {
     // The budget counts the response once, as early as possible: before the next page is requested ahead.
     let observed = false;
     const observe = (rateLimit: RateLimitSnapshot | undefined) => {

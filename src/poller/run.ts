@@ -14,10 +14,14 @@ import { ApiTokenAuthenticator, type Authenticator } from '../okta/auth.js';
 import { OktaClient } from '../okta/client.js';
 import { OAuthAuthenticator } from '../okta/oauth.js';
 import { PageEncoder } from './page-encoder.js';
+import { PageSlots } from './page-slots.js';
 import { OrgAssignment } from './org-assignment.js';
 import { OrgPoller, type OrgPollerOptions, type PollerHandle } from './poller.js';
 import type { BackfillProgress } from './progress.js';
 import { PollerTelemetry } from './telemetry.js';
+
+/** Pages read ahead at once across the process's orgs (see PageSlots). */
+const PAGES_READ_AHEAD_PER_PROCESS = 4;
 
 export function authenticatorFor(org: OrgConfig, origin: string): Authenticator {
   if (org.auth.method === 'oauth') {
@@ -88,6 +92,8 @@ export async function startPollers(options: {
   // current schema, registered here before any page is read.
   // Pages are parsed and encoded on a worker thread.
   const encoder = new PageEncoder(await untilAvailable('the schema registry', 'registering the event schema', () => publishingCodecOptions(config, logger), waitOptions));
+  // Four pages read ahead at once keep the one encoder thread busy for any number of orgs.
+  const pageSlots = new PageSlots(PAGES_READ_AHEAD_PER_PROCESS);
   const checkpoints = new KafkaCheckpointStore(kafka, config.kafka.topics.checkpoints);
   const owner = thisProcess();
   // What an org needs across its pollers here (it may be given up and taken again): one Okta
@@ -124,6 +130,7 @@ export async function startPollers(options: {
       publishedUuidsSince: (sinceMs) => publishedUuidsSince(kafka, config.kafka.topics.events, org.id, sinceMs),
       telemetry,
       owner,
+      pageSlots,
       ...(options.onProgress ? { onProgress: (progress: BackfillProgress) => options.onProgress?.(org.id, progress) } : {}),
       ...options.overrides,
     });

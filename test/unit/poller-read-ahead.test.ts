@@ -4,6 +4,7 @@ import { createLogger } from '../../src/logging/logger.js';
 import { createMetrics } from '../../src/metrics/registry.js';
 import type { LogPage } from '../../src/okta/client.js';
 import type { EncodedPage } from '../../src/poller/page-encoding.js';
+import { PageSlots } from '../../src/poller/page-slots.js';
 import { OrgPoller, type CountedPage, type PageSource } from '../../src/poller/poller.js';
 import { PollerTelemetry } from '../../src/poller/telemetry.js';
 import { scriptedPageEvents, unitOrgConfig } from '../support/scripted-org.js';
@@ -82,4 +83,71 @@ describe('the poller reads ahead', () => {
     expect(duration.find((v) => v.metricName?.endsWith('_sum'))?.value).toBeGreaterThanOrEqual(9 * 0.004);
     expect(handle.stats()).toMatchObject({ events: 8 * LIMIT + 3, lastPublished: new Date(Date.UTC(2026, 0, 1, 0, 8, 2)).toISOString() });
   });
+
+  it("shares a process's slots for pages read ahead among its orgs: never more at once, every org's pages all published in order", async () => {
+    // Five orgs backfilling at once, two slots: without them, ten pages would be read ahead at once.
+    const slots = new PageSlots(2);
+    let readAhead = 0;
+    let maxReadAhead = 0;
+    const orgs = Array.from({ length: 5 }, () => scriptedOrg(6));
+    const published = orgs.map(() => [] as string[]);
+    const pollers = orgs.map((org, o) => {
+      const source: PageSource = {
+        pollingUrl: org.source.pollingUrl,
+        async getPage(url, onCounted) {
+          // Page 0 is each org's first request, not read ahead; the others are.
+          const ahead = url !== 'page-0';
+          if (ahead) maxReadAhead = Math.max(maxReadAhead, (readAhead += 1));
+          try {
+            return await org.source.getPage(url, onCounted);
+          } finally {
+            if (ahead) readAhead -= 1;
+          }
+        },
+      };
+      return new OrgPoller({
+        org: unitOrgConfig(),
+        source,
+        sink: {
+          connect: async () => undefined,
+          disconnect: async () => undefined,
+          async publish(page: PageToPublish) {
+            published[o]!.push(page.events[0]!.key!.split('-')[1]!);
+            await sleep(20);
+            return { published: page.events.length, deadLettered: 0, oversized: 0 };
+          },
+        },
+        loadCheckpoint: async () => undefined,
+        publishedUuidsSince: async () => new Set(),
+        telemetry: new PollerTelemetry(`org-${o}`, createLogger({ level: 'silent', destination: { write: () => undefined } }), createMetrics()),
+        limit: LIMIT,
+        pageSlots: slots,
+      }).start();
+    });
+    await waitFor(() => published.every((pages) => pages.length === 7), 'every org caught up', 10_000);
+    await Promise.all(pollers.map((handle) => handle.stop()));
+
+    for (const pages of published) expect(pages).toEqual(['0', '1', '2', '3', '4', '5', '6']);
+    expect(maxReadAhead).toBe(2);
+    expect(slots.inUse).toBe(0);
+  });
+
+  it('gives a stopping poller its way out of the queue for a slot, holding nothing', async () => {
+    const slots = new PageSlots(1);
+    const stop = new AbortController();
+    const held = await slots.acquire(stop.signal);
+    const waiting = slots.acquire(stop.signal);
+    stop.abort();
+    const nothing = await waiting;
+    nothing();
+    expect(slots.inUse).toBe(1);
+    held();
+    expect(slots.inUse).toBe(0);
+    // A slot released with nobody waiting is free again; releasing twice frees it once.
+    const again = await slots.acquire(new AbortController().signal);
+    again();
+    again();
+    expect(slots.inUse).toBe(0);
+  });
 });
+
