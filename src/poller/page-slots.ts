@@ -35,7 +35,7 @@ export class PageSlots {
     });
   }
 
-  /** Slots held now (for tests and /status). */
+  /** Slots held now (for tests). */
   get inUse(): number {
     return this.used;
   }

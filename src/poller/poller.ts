@@ -8,10 +8,10 @@ import type { LogPage } from '../okta/client.js';
 import type { EncodedPage } from './page-encoding.js';
 import { RateBudget, type RateLimitSnapshot } from '../okta/rate-limit.js';
 import { interruptibleSleep, RETRY_POLICIES, RetryAborted, retryDelayMs, retrying, type RetryPolicy } from '../retry.js';
+import type { PageSlots } from './page-slots.js';
 import { BackfillTracker, type BackfillProgress } from './progress.js';
 import { ConnectorStatus, failureHandling, type ConnectorState, type RateLimitedBy } from './state.js';
 import { TailCadence } from './tail-cadence.js';
-import type { PageSlots } from './page-slots.js';
 import type { PollerTelemetry } from './telemetry.js';
 
 /** Where pages come from: the org's Okta client (src/okta/client.ts) with the page encoder, or anything that behaves like them. */
