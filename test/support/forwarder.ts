@@ -69,22 +69,44 @@ export interface PublishedEvent {
 /** Every event committed to the events topic (read_committed), decoded. */
 export async function readPublishedEvents(kafka: Kafka, config: ForwarderConfig): Promise<PublishedEvent[]> {
   const codec = createOktaEventCodec();
-  const events: PublishedEvent[] = [];
-  await readToEnd(kafka, config.kafka.topics.events, (message) => {
-    const event = codec.decode(message.value as Buffer);
-    events.push({ uuid: message.key?.toString(), org: message.headers?.org?.toString(), event });
+  return readUntilStable(async () => {
+    const events: PublishedEvent[] = [];
+    await readToEnd(kafka, config.kafka.topics.events, (message) => {
+      const event = codec.decode(message.value as Buffer);
+      events.push({ uuid: message.key?.toString(), org: message.headers?.org?.toString(), event });
+    });
+    return events;
   });
-  return events;
+}
+
+/**
+ * A read_committed read to the end, repeated until two reads half a second apart agree (10 s at
+ * most). A transaction is committed for its producer once the coordinator has logged it; its
+ * records become visible only when the coordinator has written the markers, a moment later, and
+ * until then "the end" (the last stable offset) stops before them. A test that reads right after
+ * a commit would miss them (CI: the fencing test missed the successor's one event).
+ */
+async function readUntilStable<T>(read: () => Promise<T[]>): Promise<T[]> {
+  const deadline = Date.now() + 10_000;
+  let previous = await read();
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const current = await read();
+    if (current.length === previous.length || Date.now() > deadline) return current;
+    previous = current;
+  }
 }
 
 /** Every checkpoint record committed, in order. */
 export async function readCheckpointHistory(kafka: Kafka, config: ForwarderConfig): Promise<Checkpoint[]> {
-  const checkpoints: Checkpoint[] = [];
-  await readToEnd(kafka, config.kafka.topics.checkpoints, (message) => {
-    const checkpoint = decodeCheckpoint(message.value);
-    if (checkpoint) checkpoints.push(checkpoint);
+  return readUntilStable(async () => {
+    const checkpoints: Checkpoint[] = [];
+    await readToEnd(kafka, config.kafka.topics.checkpoints, (message) => {
+      const checkpoint = decodeCheckpoint(message.value);
+      if (checkpoint) checkpoints.push(checkpoint);
+    });
+    return checkpoints;
   });
-  return checkpoints;
 }
 
 /** Uuids that occur more than once. */
